@@ -1,0 +1,41 @@
+"""Dynamic dataset pruning: k-means, hierarchical k-means and cluster-balanced sampling (OceanSAR / Vo et al.)."""
+
+from training.pruning.distributed import broadcast_selection, deduplicate_by_index, gather_features
+from training.pruning.kmeans import (
+    KMeansResult,
+    LevelResult,
+    assign,
+    hierarchical_kmeans,
+    kmeans,
+    kmeans_plus_plus_init,
+)
+from training.pruning.sampling import (
+    Selection,
+    SelectionConfig,
+    balanced_budget,
+    balanced_hierarchical_sample,
+    cluster_size_summary,
+    draw_subset,
+    label_entropy,
+    select_from_archive,
+)
+
+__all__ = [
+    "KMeansResult",
+    "LevelResult",
+    "Selection",
+    "SelectionConfig",
+    "assign",
+    "balanced_budget",
+    "balanced_hierarchical_sample",
+    "broadcast_selection",
+    "cluster_size_summary",
+    "deduplicate_by_index",
+    "draw_subset",
+    "gather_features",
+    "hierarchical_kmeans",
+    "kmeans",
+    "kmeans_plus_plus_init",
+    "label_entropy",
+    "select_from_archive",
+]
