@@ -10,7 +10,7 @@ Prints images/s (input images turned into the full list of 2 + N crops per secon
 peak RSS increase during the timed calls. Default: both the 256-px recipe (2×224 + 8×96) and the 64-px demo recipe
 (2×56 + 8×24), batch 32, under a minute on 2 cores.
 
-    python benchmarks/bench_augment.py [--setting full|demo|both] [--batch-size 32] [--threads 2] [--figure]
+    python benchmarks/bench_augment.py [--setting full|demo|both] [--batch-size 32] [--threads 1] [--figure]
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
+from oceansar_hf import OceanSARImageProcessor
 from training.augment import MultiCropAugmentation, MultiCropConfig
 
 SETTINGS = {"full": (256, 224, 96), "demo": (64, 56, 24)}  # input side, global side, local side
@@ -39,13 +40,15 @@ FIGURE = Path(__file__).resolve().parent / "figures" / "augment_examples.png"
 
 def crop_specs(config: MultiCropConfig) -> list[tuple[int, tuple[float, float], float]]:
     """(output side, area scale range, blur probability) of each crop, in output order."""
-    return [(config.global_crop_size, config.global_crop_scale, config.global_blur_prob[0]),
-            (config.global_crop_size, config.global_crop_scale, config.global_blur_prob[1])] + \
-        [(config.local_crop_size, config.local_crop_scale, config.local_blur_prob)] * config.num_local_crops
+    return [
+        (config.global_crop_size, config.global_crop_scale, config.global_blur_prob[0]),
+        (config.global_crop_size, config.global_crop_scale, config.global_blur_prob[1]),
+    ] + [(config.local_crop_size, config.local_crop_scale, config.local_blur_prob)] * config.num_local_crops
 
 
-def random_box(rng: random.Random, height: int, width: int, scale: tuple[float, float],
-               ratio: tuple[float, float]) -> tuple[int, int, int, int]:
+def random_box(
+    rng: random.Random, height: int, width: int, scale: tuple[float, float], ratio: tuple[float, float]
+) -> tuple[int, int, int, int]:
     """Integer random-resized-crop box (top, left, h, w), torchvision-style: 10 tries, then the whole image."""
     for _ in range(10):
         area = rng.uniform(*scale) * height * width
@@ -56,12 +59,23 @@ def random_box(rng: random.Random, height: int, width: int, scale: tuple[float, 
     return 0, 0, height, width
 
 
-def loop_crop(image: torch.Tensor, size: int, scale: tuple[float, float], blur_prob: float, config: MultiCropConfig,
-              rng: random.Random) -> torch.Tensor:
+def loop_crop(
+    image: torch.Tensor,
+    size: int,
+    scale: tuple[float, float],
+    blur_prob: float,
+    config: MultiCropConfig,
+    rng: random.Random,
+) -> torch.Tensor:
     """One crop of one (1, H, W) image with per-image torch ops."""
     top, left, h, w = random_box(rng, image.shape[1], image.shape[2], scale, config.aspect_ratio)
-    x = F.interpolate(image[None, :, top:top + h, left:left + w], size=(size, size), mode="bilinear",
-                      align_corners=False, antialias=True)[0]
+    x = F.interpolate(
+        image[None, :, top : top + h, left : left + w],
+        size=(size, size),
+        mode="bilinear",
+        align_corners=False,
+        antialias=True,
+    )[0]
     if rng.random() < config.hflip_prob:
         x = x.flip(-1)
     if rng.random() < config.vflip_prob:
@@ -82,8 +96,10 @@ def loop_crop(image: torch.Tensor, size: int, scale: tuple[float, float], blur_p
 
 
 def loop_augment(images: torch.Tensor, config: MultiCropConfig, rng: random.Random) -> list[torch.Tensor]:
-    return [torch.stack([loop_crop(im, size, scale, p, config, rng) for im in images])
-            for size, scale, p in crop_specs(config)]
+    return [
+        torch.stack([loop_crop(im, size, scale, p, config, rng) for im in images])
+        for size, scale, p in crop_specs(config)
+    ]
 
 
 def to_pil(images: torch.Tensor) -> list[Image.Image]:
@@ -92,8 +108,14 @@ def to_pil(images: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(p) for p in pixels]
 
 
-def pil_crop(image: Image.Image, size: int, scale: tuple[float, float], blur_prob: float, config: MultiCropConfig,
-             rng: random.Random) -> torch.Tensor:
+def pil_crop(
+    image: Image.Image,
+    size: int,
+    scale: tuple[float, float],
+    blur_prob: float,
+    config: MultiCropConfig,
+    rng: random.Random,
+) -> torch.Tensor:
     top, left, h, w = random_box(rng, image.height, image.width, scale, config.aspect_ratio)
     im = image.resize((size, size), Image.Resampling.BILINEAR, box=(left, top, left + w, top + h))
     if rng.random() < config.hflip_prob:
@@ -112,12 +134,14 @@ def pil_crop(image: Image.Image, size: int, scale: tuple[float, float], blur_pro
 
 
 def pil_augment(images: list[Image.Image], config: MultiCropConfig, rng: random.Random) -> list[torch.Tensor]:
-    return [torch.stack([pil_crop(im, size, scale, p, config, rng) for im in images])
-            for size, scale, p in crop_specs(config)]
+    return [
+        torch.stack([pil_crop(im, size, scale, p, config, rng) for im in images])
+        for size, scale, p in crop_specs(config)
+    ]
 
 
 def measure(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
-    """Median seconds per call (after one warm-up call) and peak RSS increase in MiB, sampled every ms."""
+    """Median seconds per call (after one warm-up call) and peak RSS increase in MiB, sampled every 5 ms."""
     fn()
     process = psutil.Process()
     base = peak = process.memory_info().rss
@@ -127,7 +151,7 @@ def measure(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
         nonlocal peak
         while not done.is_set():
             peak = max(peak, process.memory_info().rss)
-            time.sleep(0.001)
+            time.sleep(0.005)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -147,13 +171,17 @@ def bench(setting: str, batch: int, num_local: int, repeats: int, with_pil: bool
     images = torch.randn(batch, 1, side, side, generator=torch.Generator().manual_seed(0))
     ours = MultiCropAugmentation(config)
     generator, rng = torch.Generator().manual_seed(1), random.Random(1)
-    runs = {"ours (batched)": lambda: ours(images, generator),
-            "loop (per-image torch)": lambda: loop_augment(images, config, rng)}
+    runs = {
+        "ours (batched)": lambda: ours(images, generator),
+        "loop (per-image torch)": lambda: loop_augment(images, config, rng),
+    }
     if with_pil:
         pil_images = to_pil(images)
         runs["pil (per-image PIL)"] = lambda: pil_augment(pil_images, config, rng)
-    print(f"\n{setting}: batch {batch} × 1×{side}² → 2×{global_size}² + {num_local}×{local_size}², "
-          f"{torch.get_num_threads()} threads, median of {repeats}")
+    print(
+        f"\n{setting}: batch {batch} × 1×{side}² → 2×{global_size}² + {num_local}×{local_size}², "
+        f"{torch.get_num_threads()} threads, median of {repeats}"
+    )
     results = {name: measure(fn, repeats) for name, fn in runs.items()}
     ours_rate = batch / results["ours (batched)"][0]
     for name, (seconds, memory) in results.items():
@@ -163,18 +191,14 @@ def bench(setting: str, batch: int, num_local: int, repeats: int, with_pil: bool
 
 
 def load_quicklooks(count: int, side: int) -> torch.Tensor:
-    """Central square of real S1 WV quicklooks, resized to side² (antialiased) and standardised per image."""
-    images = []
-    for path in sorted(QUICKLOOKS.glob("*.png"))[:count]:
-        pixels = torch.from_numpy(np.asarray(Image.open(path).convert("L"), dtype=np.float32)[1:].copy())
-        square = min(pixels.shape)
-        top, left = (pixels.shape[0] - square) // 2, (pixels.shape[1] - square) // 2
-        patch = F.interpolate(pixels[None, None, top:top + square, left:left + square], size=(side, side),
-                              mode="bilinear", antialias=True, align_corners=False)[0]
-        images.append((patch - patch.mean()) / patch.std())
-    if len(images) < count:
-        raise FileNotFoundError(f"need {count} quicklooks in {QUICKLOOKS}, found {len(images)}")
-    return torch.stack(images)
+    """Real S1 WV quicklooks through ``OceanSARImageProcessor`` (zero first row as no-data, dB, resize to side²,
+    fixed mean/std fitted on them) → (count, 1, side, side)."""
+    paths = sorted(QUICKLOOKS.glob("*.png"))[:count]
+    if len(paths) < count:
+        raise FileNotFoundError(f"need {count} quicklooks in {QUICKLOOKS}, found {len(paths)}")
+    arrays = [np.asarray(Image.open(path).convert("L")) for path in paths]
+    processor = OceanSARImageProcessor(nodata_value=0, size=side).fit_normalization(arrays)
+    return processor(arrays, return_tensors="pt")["pixel_values"]
 
 
 def make_figure(path: Path, seed: int = 0, count: int = 4, locals_shown: int = 4) -> None:
@@ -186,32 +210,45 @@ def make_figure(path: Path, seed: int = 0, count: int = 4, locals_shown: int = 4
 
     images = load_quicklooks(count, 256)
     crops = MultiCropAugmentation()(images, torch.Generator().manual_seed(seed))[: 2 + locals_shown]
-    titles = ["input 256²", "global 1 (224²)", "global 2 (224²)"] + [f"local {i + 1} (96²)" for i in range(locals_shown)]
+    titles = ["input 256²", "global 1 (224²)", "global 2 (224²)"]
+    titles += [f"local {i + 1} (96²)" for i in range(locals_shown)]
     fig, axes = plt.subplots(count, len(titles), figsize=(2 * len(titles), 2 * count), squeeze=False)
     for row in range(count):
-        for col, panel in enumerate([images] + crops):
+        for col, panel in enumerate([images, *crops]):
             ax = axes[row][col]
-            ax.imshow(panel[row, 0].numpy(), cmap="gray", vmin=-3, vmax=3, interpolation="nearest")
+            ax.imshow(panel[row, 0].numpy(), cmap="gray", vmin=-3, vmax=3, interpolation="antialiased")
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
                 ax.set_title(titles[col], fontsize=9)
-    fig.suptitle("Sentinel-1 WV quicklooks and their DINO multi-crops (training/augment.py defaults, grey scale "
-                 "fixed at ±3 std)", fontsize=10)
+    fig.suptitle(
+        "Sentinel-1 WV quicklooks (processor output) and their DINO multi-crops (training/augment.py "
+        "defaults; grey scale fixed at ±3 normalised units)",
+        fontsize=10,
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     print(f"wrote {path}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--setting", choices=[*SETTINGS, "both"], default="both",
-                        help="full: 256-px inputs → 2×224 + N×96; demo: 64-px inputs → 2×56 + N×24")
+    parser.add_argument(
+        "--setting",
+        choices=[*SETTINGS, "both"],
+        default="both",
+        help="full: 256-px inputs → 2×224 + N×96; demo: 64-px inputs → 2×56 + N×24",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--num-local", type=int, default=8, help="local crops per image")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (default 1: one data-loader worker; 0 keeps torch's default)",
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per method (median reported)")
     parser.add_argument("--no-pil", action="store_true", help="skip the PIL reference")
     parser.add_argument("--figure", action="store_true", help=f"also write the example figure to {FIGURE}")

@@ -41,59 +41,124 @@ _CROP_TRIES = 10
 class MultiCropConfig:
     """DINO multi-crop settings for single-channel SAR. Sizes are in pixels; intensities are in normalised units."""
 
-    global_crop_size: int = field(default=224, metadata={
-        "help": "Side G of the two global crops (output pixels). 224 for 256-px inputs: DINO's/ResNet's standard size, "
-                "a mild ≤1.14× downscale of a full 256-px view (no pyramid needed) and ~25% less compute than 256. "
-                "Must not exceed the input side; tiny demos use e.g. 64→56."})
-    local_crop_size: int = field(default=96, metadata={
-        "help": "Side L of the local crops (output pixels); DINO default 96."})
-    num_local_crops: int = field(default=8, metadata={
-        "help": "Number N of local crops; 8 is DINO's ViT default (its ResNet-50 recipe uses 6 or more). 0 = none."})
-    global_crop_scale: tuple[float, float] = field(default=(0.4, 1.0), metadata={
-        "help": "Range of the global crop area as a fraction of the input area; DINO ViT default (0.4, 1.0). "
-                "DINO's ResNet-50 recipe uses (0.14, 1.0)."})
-    local_crop_scale: tuple[float, float] = field(default=(0.05, 0.4), metadata={
-        "help": "Range of the local crop area as a fraction of the input area; DINO ViT default (0.05, 0.4) "
-                "(ResNet-50 recipe: (0.05, 0.14))."})
-    aspect_ratio: tuple[float, float] = field(default=(3 / 4, 4 / 3), metadata={
-        "help": "Range of the crop box width/height ratio, drawn log-uniformly; the box is then resized to a square."})
-    hflip_prob: float = field(default=0.5, metadata={
-        "help": "Probability of a left-right flip. Ocean texture has no preferred side; note a flip swaps the SAR "
-                "look direction (range axis), a mirror geometry that never occurs in real acquisitions."})
-    vflip_prob: float = field(default=0.5, metadata={
-        "help": "Probability of an up-down flip (azimuth axis reversed: ascending ↔ descending-like geometry). "
-                "Same caveat as hflip: phenomena tied to the look direction (e.g. wind-streak/wave azimuth cut-off) "
-                "lose their orientation; keep the default when the targets (class, wind speed, wave height) are "
-                "orientation-free, set 0 to keep orientation."})
-    rot90: bool = field(default=True, metadata={
-        "help": "Apply a uniformly random quarter turn (0/90/180/270°). With hflip this covers all 8 symmetries of "
-                "the square. Swaps range and azimuth axes (the pixel grid is square at 50 m, so only the "
-                "radar-geometry caveat of the flips applies)."})
-    antialias: bool = field(default=True, metadata={
-        "help": "Sample strongly shrunk crops from an average-pooled image pyramid (see module docstring). "
-                "False: plain bilinear sampling from the input, faster but aliases speckle when a crop is shrunk "
-                "by more than ~1.5×."})
-    global_blur_prob: tuple[float, float] = field(default=(1.0, 0.1), metadata={
-        "help": "Gaussian blur probability of the first and second global crop: DINO's asymmetric (1.0, 0.1)."})
-    local_blur_prob: float = field(default=0.5, metadata={
-        "help": "Gaussian blur probability of each local crop (DINO: 0.5)."})
-    blur_sigma: tuple[float, float] = field(default=(0.1, 2.0), metadata={
-        "help": "Range of the blur standard deviation, in output pixels of the crop (DINO: (0.1, 2.0)). Kernel "
-                "truncated at 3 sigma."})
-    jitter_prob: float = field(default=0.8, metadata={
-        "help": "Probability of brightness/contrast jitter per crop (DINO applies its colour jitter with 0.8)."})
-    brightness: tuple[float, float] = field(default=(-0.1, 0.1), metadata={
-        "help": "Range of the additive offset, in normalised units (1 unit = the processor's dB std, so 0.1 is a "
-                "fraction of a dB). Kept small on purpose: the absolute backscatter level encodes wind speed, "
-                "which the features should keep. (0, 0) disables."})
-    contrast: tuple[float, float] = field(default=(0.8, 1.2), metadata={
-        "help": "Range of the factor scaling each crop about its own mean (a gamma on linear intensity, since the "
-                "input is in dB). (1, 1) disables."})
-    noise_prob: float = field(default=0.0, metadata={
-        "help": "Probability of additive Gaussian noise per crop (speckle-like: multiplicative noise in linear "
-                "intensity is additive in dB). Off by default: real speckle is already in the data."})
-    noise_std: float = field(default=0.1, metadata={
-        "help": "Standard deviation of the additive noise, in normalised units."})
+    global_crop_size: int = field(
+        default=224,
+        metadata={
+            "help": "Side G of the two global crops (output pixels). 224 for 256-px inputs: DINO's/ResNet's "
+            "standard size, a mild ≤1.14× downscale of a full 256-px view (no pyramid needed) and ~23% less "
+            "compute than 256. "
+            "Must not exceed the input side; tiny demos use e.g. 64→56."
+        },
+    )
+    local_crop_size: int = field(
+        default=96, metadata={"help": "Side L of the local crops (output pixels); DINO default 96."}
+    )
+    num_local_crops: int = field(
+        default=8,
+        metadata={
+            "help": "Number N of local crops; 8 is DINO's ViT default (its ResNet-50 recipe uses 6 or more). 0 = none."
+        },
+    )
+    global_crop_scale: tuple[float, float] = field(
+        default=(0.4, 1.0),
+        metadata={
+            "help": "Range of the global crop area as a fraction of the input area; DINO ViT default (0.4, 1.0). "
+            "DINO's ResNet-50 recipe uses (0.14, 1.0)."
+        },
+    )
+    local_crop_scale: tuple[float, float] = field(
+        default=(0.05, 0.4),
+        metadata={
+            "help": "Range of the local crop area as a fraction of the input area; DINO ViT default (0.05, 0.4) "
+            "(ResNet-50 recipe: (0.05, 0.14))."
+        },
+    )
+    aspect_ratio: tuple[float, float] = field(
+        default=(3 / 4, 4 / 3),
+        metadata={
+            "help": "Range of the crop box width/height ratio, drawn log-uniformly; the box is then resized to a "
+            "square."
+        },
+    )
+    hflip_prob: float = field(
+        default=0.5,
+        metadata={
+            "help": "Probability of a left-right flip. Ocean texture has no preferred side; note a flip swaps the SAR "
+            "look direction (range axis), a mirror geometry that never occurs in real acquisitions."
+        },
+    )
+    vflip_prob: float = field(
+        default=0.5,
+        metadata={
+            "help": "Probability of an up-down flip (azimuth axis reversed: ascending ↔ descending-like geometry). "
+            "Same caveat as hflip: phenomena tied to the look direction (e.g. wind-streak/wave azimuth cut-off) "
+            "lose their orientation; keep the default when the targets (class, wind speed, wave height) are "
+            "orientation-free, set 0 to keep orientation."
+        },
+    )
+    rot90: bool = field(
+        default=True,
+        metadata={
+            "help": "Apply a uniformly random quarter turn (0/90/180/270°). With hflip this covers all 8 symmetries of "
+            "the square. Swaps range and azimuth axes (the pixel grid is square at 50 m, so only the "
+            "radar-geometry caveat of the flips applies)."
+        },
+    )
+    antialias: bool = field(
+        default=True,
+        metadata={
+            "help": "Sample strongly shrunk crops from an average-pooled image pyramid (see module docstring). "
+            "False: plain bilinear sampling from the input, faster but aliases speckle when a crop is shrunk "
+            "by more than ~1.5×."
+        },
+    )
+    global_blur_prob: tuple[float, float] = field(
+        default=(1.0, 0.1),
+        metadata={
+            "help": "Gaussian blur probability of the first and second global crop: DINO's asymmetric (1.0, 0.1)."
+        },
+    )
+    local_blur_prob: float = field(
+        default=0.5, metadata={"help": "Gaussian blur probability of each local crop (DINO: 0.5)."}
+    )
+    blur_sigma: tuple[float, float] = field(
+        default=(0.1, 2.0),
+        metadata={
+            "help": "Range of the blur standard deviation, in output pixels of the crop (DINO: (0.1, 2.0)). Kernel "
+            "truncated at 3 sigma."
+        },
+    )
+    jitter_prob: float = field(
+        default=0.8,
+        metadata={
+            "help": "Probability of brightness/contrast jitter per crop (DINO applies its colour jitter with 0.8)."
+        },
+    )
+    brightness: tuple[float, float] = field(
+        default=(-0.1, 0.1),
+        metadata={
+            "help": "Range of the additive offset, in normalised units (1 unit = the processor's dB std, so 0.1 is a "
+            "fraction of a dB). Kept small on purpose: the absolute backscatter level encodes wind speed, "
+            "which the features should keep. (0, 0) disables."
+        },
+    )
+    contrast: tuple[float, float] = field(
+        default=(0.8, 1.2),
+        metadata={
+            "help": "Range of the factor scaling each crop about its own mean (a gamma on linear intensity, since the "
+            "input is in dB). (1, 1) disables."
+        },
+    )
+    noise_prob: float = field(
+        default=0.0,
+        metadata={
+            "help": "Probability of additive Gaussian noise per crop (speckle-like: multiplicative noise in linear "
+            "intensity is additive in dB). Off by default: real speckle is already in the data."
+        },
+    )
+    noise_std: float = field(
+        default=0.1, metadata={"help": "Standard deviation of the additive noise, in normalised units."}
+    )
 
     def __post_init__(self) -> None:
         for name in ("global_crop_size", "local_crop_size"):
@@ -102,20 +167,26 @@ class MultiCropConfig:
                 raise ValueError(f"MultiCropConfig.{name} must be a positive int, got {value!r}")
         if not isinstance(self.num_local_crops, int) or self.num_local_crops < 0:
             raise ValueError(f"MultiCropConfig.num_local_crops must be an int >= 0, got {self.num_local_crops!r}")
+        for name in _PAIR_FIELDS:  # lists (e.g. from YAML) become (low, high) tuples of floats
+            setattr(self, name, _as_pair(name, getattr(self, name)))
         for name in ("global_crop_scale", "local_crop_scale"):
-            lo, hi = _pair(self, name)
+            lo, hi = getattr(self, name)
             if not 0 < lo <= hi <= 1:
                 raise ValueError(f"MultiCropConfig.{name} must satisfy 0 < low <= high <= 1, got {(lo, hi)}")
         for name in ("aspect_ratio", "blur_sigma", "contrast"):
-            lo, hi = _pair(self, name)
+            lo, hi = getattr(self, name)
             if not 0 < lo <= hi:
                 raise ValueError(f"MultiCropConfig.{name} must satisfy 0 < low <= high, got {(lo, hi)}")
-        lo, hi = _pair(self, "brightness")
-        if not lo <= hi:
-            raise ValueError(f"MultiCropConfig.brightness must satisfy low <= high, got {(lo, hi)}")
-        probs = {"hflip_prob": self.hflip_prob, "vflip_prob": self.vflip_prob, "local_blur_prob": self.local_blur_prob,
-                 "jitter_prob": self.jitter_prob, "noise_prob": self.noise_prob}
-        probs.update({f"global_blur_prob[{i}]": p for i, p in enumerate(_pair(self, "global_blur_prob"))})
+        if not self.brightness[0] <= self.brightness[1]:
+            raise ValueError(f"MultiCropConfig.brightness must satisfy low <= high, got {self.brightness}")
+        probs = {
+            "hflip_prob": self.hflip_prob,
+            "vflip_prob": self.vflip_prob,
+            "local_blur_prob": self.local_blur_prob,
+            "jitter_prob": self.jitter_prob,
+            "noise_prob": self.noise_prob,
+        }
+        probs.update({f"global_blur_prob[{i}]": p for i, p in enumerate(self.global_blur_prob)})
         for name, p in probs.items():
             if not 0 <= p <= 1:
                 raise ValueError(f"MultiCropConfig.{name} must be a probability in [0, 1], got {p!r}")
@@ -123,11 +194,23 @@ class MultiCropConfig:
             raise ValueError(f"MultiCropConfig.noise_std must be >= 0, got {self.noise_std!r}")
 
 
-def _pair(config: MultiCropConfig, name: str) -> tuple[float, float]:
-    value = getattr(config, name)
-    if len(value) != 2:
-        raise ValueError(f"MultiCropConfig.{name} must be a (low, high) pair, got {value!r}")
-    return float(value[0]), float(value[1])
+_PAIR_FIELDS = (
+    "global_crop_scale",
+    "local_crop_scale",
+    "aspect_ratio",
+    "global_blur_prob",
+    "blur_sigma",
+    "brightness",
+    "contrast",
+)
+
+
+def _as_pair(name: str, value: object) -> tuple[float, float]:
+    try:
+        low, high = value  # type: ignore[misc]
+        return float(low), float(high)
+    except (TypeError, ValueError):
+        raise ValueError(f"MultiCropConfig.{name} must be a pair of two numbers, got {value!r}") from None
 
 
 @dataclass
@@ -192,11 +275,15 @@ class MultiCropAugmentation:
         if not isinstance(images, Tensor):
             raise ValueError(f"MultiCropAugmentation expects a torch.Tensor (B, 1, H, W), got {type(images).__name__}")
         if images.ndim != 4:
-            raise ValueError(f"MultiCropAugmentation expects a batch of shape (B, 1, H, W), got shape "
-                             f"{tuple(images.shape)}; add the missing batch/channel dimensions (e.g. x[None, None])")
+            raise ValueError(
+                f"MultiCropAugmentation expects a batch of shape (B, 1, H, W), got shape "
+                f"{tuple(images.shape)}; add the missing batch/channel dimensions (e.g. x[None, None])"
+            )
         if images.shape[1] != 1:
-            raise ValueError(f"MultiCropAugmentation expects 1 channel (single-polarisation SAR), got "
-                             f"{images.shape[1]} channels in shape {tuple(images.shape)}")
+            raise ValueError(
+                f"MultiCropAugmentation expects 1 channel (single-polarisation SAR), got "
+                f"{images.shape[1]} channels in shape {tuple(images.shape)}"
+            )
         if not images.is_floating_point():
             raise ValueError(f"MultiCropAugmentation expects normalised floating-point images, got {images.dtype}")
         if images.shape[0] == 0:
@@ -204,15 +291,20 @@ class MultiCropAugmentation:
         side = min(images.shape[2:])
         largest = max(spec.size for spec in self.specs)
         if largest > side:
-            raise ValueError(f"crop size {largest} is larger than the input ({images.shape[2]}×{images.shape[3]}); "
-                             f"set global_crop_size/local_crop_size <= {side}")
+            raise ValueError(
+                f"crop size {largest} is larger than the input ({images.shape[2]}×{images.shape[3]}); "
+                f"set global_crop_size/local_crop_size <= {side}"
+            )
         bad = 0 if torch.isfinite(images.sum()) else int((~torch.isfinite(images)).sum())  # sum: one cheap pass
         if bad:
-            raise ValueError(f"MultiCropAugmentation got {bad} non-finite values (NaN/inf) in a batch of shape "
-                             f"{tuple(images.shape)}; no-data must be filled before normalisation")
+            raise ValueError(
+                f"MultiCropAugmentation got {bad} non-finite values (NaN/inf) in a batch of shape "
+                f"{tuple(images.shape)}; no-data must be filled before normalisation"
+            )
 
-    def _sample(self, spec: _CropSpec, batch: int, height: int, width: int,
-                generator: torch.Generator | None) -> _CropParams:
+    def _sample(
+        self, spec: _CropSpec, batch: int, height: int, width: int, generator: torch.Generator | None
+    ) -> _CropParams:
         """Draw one crop's parameters for every sample (pixel units of the input)."""
         c = self.config
 
@@ -232,7 +324,7 @@ class MultiCropAugmentation:
         h = h.gather(1, first_fit).squeeze(1).clamp(max=height)
         x0, y0 = uniform((0.0, 1.0), batch) * (width - w), uniform((0.0, 1.0), batch) * (height - h)
 
-        quarter = (uniform((0.0, 4.0), batch).floor() if c.rot90 else torch.zeros(batch, dtype=torch.float64))
+        quarter = uniform((0.0, 4.0), batch).floor() if c.rot90 else torch.zeros(batch, dtype=torch.float64)
         cos, sin = torch.cos(quarter * math.pi / 2).round(), torch.sin(quarter * math.pi / 2).round()
         fx = torch.where(bernoulli(c.hflip_prob), -1.0, 1.0).double()
         fy = torch.where(bernoulli(c.vflip_prob), -1.0, 1.0).double()
@@ -263,14 +355,15 @@ class MultiCropAugmentation:
         if p.jitter:
             contrast = p.contrast.to(device=device, dtype=dtype).view(-1, 1, 1, 1)
             brightness = p.brightness.to(device=device, dtype=dtype).view(-1, 1, 1, 1)
-            mean = out.mean(dim=(2, 3), keepdim=True)
-            out = mean + contrast * (out - mean) + brightness
+            shift = brightness + (1 - contrast) * out.mean(dim=(2, 3), keepdim=True)
+            out = torch.addcmul(shift, out, contrast)  # mean + contrast · (out - mean) + brightness, one pass
         blurred = p.blur_sigma > 0
         if bool(blurred.all()):
             out = _gaussian_blur(out, p.blur_sigma)
         elif bool(blurred.any()):
             idx = blurred.nonzero().squeeze(1)
-            out[idx.to(device)] = _gaussian_blur(out[idx.to(device)], p.blur_sigma[idx])
+            on_device = idx.to(device)
+            out = out.index_copy(0, on_device, _gaussian_blur(out.index_select(0, on_device), p.blur_sigma[idx]))
         if bool(p.noise.any()):
             noise_gen = torch.Generator(device=device).manual_seed(p.noise_seed)
             noise = torch.randn(out.shape, generator=noise_gen, device=device, dtype=dtype)
@@ -287,8 +380,10 @@ def _warp(pyramid: list[Tensor], theta: Tensor, level: Tensor, size: int) -> Ten
     """
     base = pyramid[0]
     batch, _, height, width = base.shape
-    spans = torch.tensor([[height / (p.shape[2] * 2**lvl), width / (p.shape[3] * 2**lvl)]
-                          for lvl, p in enumerate(pyramid)], dtype=torch.float64)[level]  # (B, 2): a_y, a_x
+    spans = torch.tensor(
+        [[height / (p.shape[2] * 2**lvl), width / (p.shape[3] * 2**lvl)] for lvl, p in enumerate(pyramid)],
+        dtype=torch.float64,
+    )[level]  # (B, 2): a_y, a_x
     th = theta * spans.flip(1)[:, :, None]
     th[:, :, 2] += spans.flip(1) - 1
     grid = _affine_grid(th.to(device=base.device, dtype=base.dtype), size)
@@ -298,19 +393,30 @@ def _warp(pyramid: list[Tensor], theta: Tensor, level: Tensor, size: int) -> Ten
     out = base.new_empty(batch, 1, size, size)
     for lvl in levels:
         idx = (level == lvl).nonzero().squeeze(1).to(base.device)
-        out[idx] = F.grid_sample(pyramid[lvl].index_select(0, idx), grid.index_select(0, idx), mode="bilinear",
-                                 padding_mode="border", align_corners=False)
+        out.index_copy_(
+            0,
+            idx,
+            F.grid_sample(
+                pyramid[lvl].index_select(0, idx),
+                grid.index_select(0, idx),
+                mode="bilinear",
+                padding_mode="border",
+                align_corners=False,
+            ),
+        )
     return out
 
 
 def _affine_grid(theta: Tensor, size: int) -> Tensor:
-    """``F.affine_grid(theta, (B, 1, size, size), align_corners=False)`` by broadcasting (2-3× faster on CPU).
+    """Same as ``F.affine_grid(theta, (B, 1, size, size), align_corners=False)``, several times faster on CPU.
 
-    Output pixel centres sit at ``(2i + 1) / size - 1``; returns (B, size, size, 2) with (x, y) in the last dim.
+    Output pixel centres sit at ``(2i + 1) / size - 1``; the grid (B, size, size, 2) holding (x, y) is the broadcast
+    sum of a per-row term ``theta[:, :, 1] · v_i + theta[:, :, 2]`` and a per-column term ``theta[:, :, 0] · u_j``.
     """
     centres = (torch.arange(size, device=theta.device, dtype=theta.dtype) * 2 + 1) / size - 1
-    t = theta.reshape(-1, 1, 1, 6)
-    return t[..., 0:4:3] * centres.view(1, 1, size, 1) + t[..., 1:5:3] * centres.view(1, size, 1, 1) + t[..., 2:6:3]
+    rows = centres.view(1, size, 1) * theta[:, None, :, 1] + theta[:, None, :, 2]  # (B, size, 2)
+    cols = centres.view(1, size, 1) * theta[:, None, :, 0]  # (B, size, 2)
+    return rows[:, :, None, :] + cols[:, None, :, :]
 
 
 def _gaussian_blur(images: Tensor, sigma: Tensor) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
+from oceansar_hf import OceanSARImageProcessor
 from training.augment import MultiCropAugmentation, MultiCropConfig
 
 QUICKLOOKS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "s1-wv-quicklooks"
@@ -226,17 +227,14 @@ def test_noise_is_additive_with_the_configured_std() -> None:
 
 
 def load_quicklooks(count: int, side: int) -> torch.Tensor:
-    """Real S1 WV quicklooks: central side×side patch of each, standardised per image, as (count, 1, side, side)."""
+    """Real S1 WV quicklooks through the project's processor (zero first row as no-data, dB, resize, fixed mean/std
+    fitted on them) → (count, 1, side, side): the kind of batch training feeds to the augmentation."""
     paths = sorted(QUICKLOOKS.glob("*.png"))[:count]
     if len(paths) < count:
         pytest.skip(f"real quicklooks not found in {QUICKLOOKS}")
-    patches = []
-    for path in paths:
-        pixels = np.asarray(Image.open(path).convert("L"), dtype=np.float32)[1:]  # first row is zero
-        top, left = (pixels.shape[0] - side) // 2, (pixels.shape[1] - side) // 2
-        patch = pixels[top : top + side, left : left + side]
-        patches.append((patch - patch.mean()) / patch.std())
-    return torch.from_numpy(np.stack(patches))[:, None]
+    arrays = [np.asarray(Image.open(path).convert("L")) for path in paths]
+    processor = OceanSARImageProcessor(nodata_value=0, size=side).fit_normalization(arrays)
+    return processor(arrays, return_tensors="pt")["pixel_values"]
 
 
 def test_real_quicklooks_default_recipe() -> None:
@@ -282,6 +280,16 @@ def test_huge_but_finite_values_are_accepted() -> None:
     assert torch.isfinite(MultiCropAugmentation(PLAIN)(images, seeded())[0]).all()
 
 
+def test_every_config_field_is_documented() -> None:
+    for f in fields(MultiCropConfig):
+        assert len(f.metadata.get("help", "")) > 20, f.name
+
+
+def test_config_pairs_given_as_lists_become_tuples() -> None:
+    config = MultiCropConfig(global_crop_scale=[0.3, 1], brightness=[-0.2, 0.2])  # as read from YAML
+    assert config.global_crop_scale == (0.3, 1.0) and config.brightness == (-0.2, 0.2)
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -294,6 +302,7 @@ def test_huge_but_finite_values_are_accepted() -> None:
         {"hflip_prob": 1.5},
         {"global_blur_prob": (1.0, -0.1)},
         {"global_blur_prob": (1.0,)},
+        {"contrast": 1.0},
         {"blur_sigma": (0.0, 2.0)},
         {"brightness": (0.2, -0.2)},
         {"contrast": (1.2, 0.8)},

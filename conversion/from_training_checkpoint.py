@@ -1,0 +1,172 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
+"""This project's DINO training checkpoint → a publishable `OceanSARModel` folder.
+
+A checkpoint is `<output_dir>/checkpoints/checkpoint-<global_step:08d>/` (Accelerate `save_state` plus extras):
+`model.safetensors` (student wrapper), `model_1.safetensors` (teacher wrapper), both with keys `backbone.*`
+(OceanSARModel) and `head.*` (DINO head, dropped here), `oceansar_config.json` and `preprocessor_config.json`.
+The teacher (EMA) backbone is exported by default, as DINO evaluates it; `--student` exports the student instead.
+
+    python -m conversion.from_training_checkpoint outputs/demo/checkpoints/checkpoint-00001000 exported/oceansar-demo
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
+
+from .verify import DEFAULT_ATOL, ConversionError, check_state_dict, ensure_writable, reference_input
+from .verify import write_verified_folder
+
+WEIGHT_FILES = {"student": "model.safetensors", "teacher": "model_1.safetensors"}
+"""Accelerate names the prepared models in order: the student is registered first, the teacher second."""
+BACKBONE_PREFIX = "backbone."
+CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)$")
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """`path` itself if it is a checkpoint folder; for a run or `checkpoints/` folder, its latest checkpoint."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ConversionError(f"{path} is not a folder; expected <output_dir>/checkpoints/checkpoint-<step>/.")
+    if (path / "oceansar_config.json").is_file():
+        return path
+    parent = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+    steps = {int(m.group(1)): p for p in parent.iterdir() if p.is_dir() and (m := CHECKPOINT_NAME.match(p.name))}
+    if not steps:
+        raise ConversionError(
+            f"{path} is neither a checkpoint folder (no oceansar_config.json) nor a folder of checkpoint-<step>/ "
+            "folders."
+        )
+    latest = steps[max(steps)]
+    print(f"using the latest checkpoint {latest}")
+    return latest
+
+
+def _read_config(checkpoint: Path) -> OceanSARConfig:
+    path = checkpoint / "oceansar_config.json"
+    if not path.is_file():
+        raise ConversionError(f"{checkpoint} has no oceansar_config.json (the backbone's OceanSARConfig).")
+    try:
+        values = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConversionError(f"{path} is not valid JSON ({error}).") from error
+    if not isinstance(values, dict) or values.get("model_type") != OceanSARConfig.model_type:
+        raise ConversionError(f"{path} is not an OceanSARConfig (model_type must be 'oceansar').")
+    for key in ("model_type", "transformers_version", "architecture", "auto_map", "architectures"):
+        values.pop(key, None)
+    try:
+        return OceanSARConfig(**values)
+    except (TypeError, ValueError) as error:
+        raise ConversionError(f"{path}: invalid OceanSARConfig ({error}).") from error
+
+
+def _read_backbone(checkpoint: Path, branch: str) -> dict[str, torch.Tensor]:
+    path = checkpoint / WEIGHT_FILES[branch]
+    if not path.is_file():
+        raise ConversionError(f"{checkpoint} has no {path.name} (the {branch} weights).")
+    try:
+        tensors = load_file(str(path))
+    except Exception as error:  # safetensors raises its own error type for truncated or garbage files
+        raise ConversionError(f"{path} is not a readable safetensors file ({error}).") from error
+    backbone = {k[len(BACKBONE_PREFIX) :]: v for k, v in tensors.items() if k.startswith(BACKBONE_PREFIX)}
+    if not backbone:
+        raise ConversionError(
+            f"{path} has no '{BACKBONE_PREFIX}*' tensors (found {len(tensors)} tensors, e.g. {sorted(tensors)[:5]})."
+        )
+    return backbone
+
+
+def load_checkpoint_backbone(checkpoint: str | Path, branch: str = "teacher") -> tuple[OceanSARModel, Path]:
+    """The `branch` ("teacher" or "student") backbone of a training checkpoint, in eval mode, and the checkpoint path.
+
+    Raises `ConversionError` for a missing/corrupt file or tensors that do not fit `oceansar_config.json`.
+    """
+    if branch not in WEIGHT_FILES:
+        raise ValueError(f"branch must be one of {sorted(WEIGHT_FILES)}, got {branch!r}.")
+    checkpoint = resolve_checkpoint(checkpoint)
+    config = _read_config(checkpoint)
+    state = _read_backbone(checkpoint, branch)
+    model = OceanSARModel(config)
+    check_state_dict(model.state_dict(), state, f"{checkpoint / WEIGHT_FILES[branch]} ({branch} backbone)")
+    model.load_state_dict(state, strict=True)
+    return model.eval(), checkpoint
+
+
+def _read_processor(checkpoint: Path) -> OceanSARImageProcessor:
+    if not (checkpoint / "preprocessor_config.json").is_file():
+        raise ConversionError(f"{checkpoint} has no preprocessor_config.json (the image processor used in training).")
+    try:
+        return OceanSARImageProcessor.from_pretrained(checkpoint)
+    except (OSError, ValueError, TypeError) as error:
+        raise ConversionError(f"{checkpoint / 'preprocessor_config.json'}: invalid image processor ({error}).") from error
+
+
+def convert(
+    checkpoint: str | Path,
+    output_dir: str | Path,
+    branch: str = "teacher",
+    atol: float = DEFAULT_ATOL,
+    verify_size: int | None = None,
+    overwrite: bool = False,
+) -> float:
+    """Export one backbone of a training checkpoint to `output_dir`; returns the verified max abs difference.
+
+    `verify_size` is the side of the (2, 1, S, S) verification input (default: the config's `image_size`).
+    """
+    ensure_writable(Path(output_dir), overwrite)
+    source, checkpoint = load_checkpoint_backbone(checkpoint, branch)
+    processor = _read_processor(checkpoint)
+    converted = OceanSARModel(source.config).eval()
+    converted.load_state_dict(source.state_dict(), strict=True)
+    pixel_values = reference_input(verify_size or source.config.image_size)
+    return write_verified_folder(
+        converted,
+        processor,
+        output_dir,
+        lambda x: source(x).pooler_output,
+        pixel_values,
+        atol=atol,
+        overwrite=overwrite,
+        what=f"{checkpoint.name} {branch} backbone",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m conversion.from_training_checkpoint",
+        description="Export the teacher (default) or student backbone of an oceansar-hf training checkpoint as an "
+        "OceanSARModel folder (safetensors, config, preprocessor config, code files for trust_remote_code).",
+    )
+    parser.add_argument(
+        "checkpoint", help="checkpoint-<step>/ folder, or a run / checkpoints/ folder (its latest checkpoint is used)"
+    )
+    parser.add_argument("output_dir", help="folder to write (must not exist or be empty unless --overwrite)")
+    parser.add_argument("--student", action="store_true", help="export the student backbone instead of the teacher")
+    parser.add_argument("--atol", type=float, default=DEFAULT_ATOL, help="largest accepted output difference")
+    parser.add_argument(
+        "--verify-size", type=int, default=None, help="side of the verification input (default: config image_size)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    branch = "student" if args.student else "teacher"
+    try:
+        convert(args.checkpoint, args.output_dir, branch, args.atol, args.verify_size, args.overwrite)
+    except ConversionError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"wrote {args.output_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Write the synthetic WV archive to disk once, in a format one of the readers reads back.
+
+    python -m training.data.write_archive --out DIR --format geotiff|npy|parquet|arrow \\
+        --num-samples N --image-size S --seed K [--balanced] [--quiet]
+
+Layouts (images are float32 amplitude DN, identical to ``SyntheticWVArchive(config)[i]["image"]``):
+
+- ``geotiff`` / ``npy``: ``DIR/<class folder>/<index:07d>.tif|.npy`` with class folders ``0_pure_ocean_waves`` ...
+  (`CLASS_FOLDERS`; read back with ``GeoTiffFolder(DIR, class_to_label=CLASS_FOLDER_TO_LABEL)`` / `NpyFolder`), plus
+  ``DIR/labels.csv`` (path, index, label, wind_speed, wave_height, incidence_angle) usable by `RegressionTable`.
+- ``parquet``: ``DIR/data.parquet``; ``arrow``: ``DIR`` is a ``save_to_disk`` folder. Columns: ``image``
+  (Array2D float32), ``index``, ``label`` (ClassLabel), ``wind_speed``, ``wave_height``, ``incidence_angle``
+  (float64). Read back with `HFDatasetReader(DIR)`.
+
+Everything is written under a temporary sibling folder that is renamed to ``DIR`` at the end, so an interrupted run
+leaves no half-written archive. ``DIR`` must not exist or be empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from tqdm import tqdm
+
+from training.data.synthetic import CLASS_NAMES, SyntheticArchiveConfig, SyntheticWVArchive
+
+FORMATS = ("geotiff", "npy", "parquet", "arrow")
+CLASS_FOLDERS: tuple[str, ...] = tuple(f"{i}_{name.replace(' ', '_')}" for i, name in enumerate(CLASS_NAMES))
+"""Class folder names of the file layouts, in class-id order."""
+CLASS_FOLDER_TO_LABEL = {folder: label for label, folder in enumerate(CLASS_FOLDERS)}
+LABEL_COLUMNS = ("index", "label", "wind_speed", "wave_height", "incidence_angle")
+
+
+def _samples(archive: SyntheticWVArchive, progress: bool) -> Iterator[dict]:
+    for index in tqdm(range(len(archive)), desc="synthetic WV archive", unit="img", disable=not progress):
+        yield archive[index]
+
+
+def _write_files(archive: SyntheticWVArchive, folder: Path, fmt: str, progress: bool) -> None:
+    suffix = ".tif" if fmt == "geotiff" else ".npy"
+    for name in CLASS_FOLDERS:
+        (folder / name).mkdir()
+    with open(folder / "labels.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["path", *LABEL_COLUMNS])
+        for sample in _samples(archive, progress):
+            relative = f"{CLASS_FOLDERS[sample['label']]}/{sample['index']:07d}{suffix}"
+            if fmt == "geotiff":
+                tifffile.imwrite(folder / relative, sample["image"])
+            else:
+                np.save(folder / relative, sample["image"], allow_pickle=False)
+            writer.writerow([relative, *(repr(sample[key]) for key in LABEL_COLUMNS)])
+
+
+def _write_table(archive: SyntheticWVArchive, folder: Path, fmt: str, progress: bool) -> None:
+    import datasets
+
+    size = archive.config.image_size
+    features = datasets.Features(
+        {
+            "image": datasets.Array2D(shape=(size, size), dtype="float32"),
+            "index": datasets.Value("int64"),
+            "label": datasets.ClassLabel(names=list(CLASS_NAMES)),
+            "wind_speed": datasets.Value("float64"),
+            "wave_height": datasets.Value("float64"),
+            "incidence_angle": datasets.Value("float64"),
+        }
+    )
+    bars_were_enabled = datasets.is_progress_bar_enabled()
+    if not progress:
+        datasets.disable_progress_bars()
+    try:
+        with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".hf-cache-") as cache:
+            table = datasets.Dataset.from_generator(
+                _samples, gen_kwargs={"archive": archive, "progress": progress}, features=features, cache_dir=cache
+            )
+            if fmt == "parquet":
+                table.to_parquet(str(folder / "data.parquet"))
+            else:
+                table.save_to_disk(str(folder))
+            del table
+    finally:
+        if bars_were_enabled and not progress:
+            datasets.enable_progress_bars()
+
+
+def write_archive(out: str | Path, fmt: str, config: SyntheticArchiveConfig, progress: bool = True) -> Path:
+    """Write ``SyntheticWVArchive(config)`` to the folder ``out`` in format ``fmt`` (see the module docstring)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; valid formats: {', '.join(FORMATS)}")
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out} already exists and is not an empty folder; choose a new --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    archive = SyntheticWVArchive(config)
+    staging = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        if fmt in ("geotiff", "npy"):
+            _write_files(archive, staging, fmt, progress)
+        else:
+            _write_table(archive, staging, fmt, progress)
+        if out.exists():
+            out.rmdir()
+        os.replace(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description="Write the synthetic Sentinel-1 WV archive to disk.")
+    parser.add_argument("--out", required=True, type=Path, help="output folder (must not exist or be empty)")
+    parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
+    parser.add_argument("--num-samples", type=int, default=SyntheticArchiveConfig.num_samples)
+    parser.add_argument("--image-size", type=int, default=SyntheticArchiveConfig.image_size)
+    parser.add_argument("--seed", type=int, default=SyntheticArchiveConfig.seed)
+    parser.add_argument("--balanced", action="store_true", help="equal count per class (class of index i = i % 10)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    config = SyntheticArchiveConfig(
+        num_samples=args.num_samples, image_size=args.image_size, seed=args.seed, balanced=args.balanced
+    )
+    out = write_archive(args.out, args.fmt, config, progress=not args.quiet)
+    print(f"wrote {len(SyntheticWVArchive(config))} samples to {out} ({args.fmt})")
+    return out
+
+
+if __name__ == "__main__":
+    main()
