@@ -21,8 +21,17 @@ from safetensors.torch import load_file
 
 from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
 
-from .verify import DEFAULT_ATOL, ConversionError, check_state_dict, ensure_writable, reference_input
-from .verify import write_verified_folder
+from .verify import (
+    DEFAULT_ATOL,
+    ConversionError,
+    add_output_arguments,
+    check_state_dict,
+    ensure_writable,
+    load_processor,
+    reference_input,
+    run_conversion,
+    write_verified_folder,
+)
 
 WEIGHT_FILES = {"student": "model.safetensors", "teacher": "model_1.safetensors"}
 """Accelerate names the prepared models in order: the student is registered first, the teacher second."""
@@ -102,10 +111,7 @@ def load_checkpoint_backbone(checkpoint: str | Path, branch: str = "teacher") ->
 def _read_processor(checkpoint: Path) -> OceanSARImageProcessor:
     if not (checkpoint / "preprocessor_config.json").is_file():
         raise ConversionError(f"{checkpoint} has no preprocessor_config.json (the image processor used in training).")
-    try:
-        return OceanSARImageProcessor.from_pretrained(checkpoint)
-    except (OSError, ValueError, TypeError) as error:
-        raise ConversionError(f"{checkpoint / 'preprocessor_config.json'}: invalid image processor ({error}).") from error
+    return load_processor(str(checkpoint))
 
 
 def convert(
@@ -123,11 +129,9 @@ def convert(
     ensure_writable(Path(output_dir), overwrite)
     source, checkpoint = load_checkpoint_backbone(checkpoint, branch)
     processor = _read_processor(checkpoint)
-    converted = OceanSARModel(source.config).eval()
-    converted.load_state_dict(source.state_dict(), strict=True)
     pixel_values = reference_input(verify_size or source.config.image_size)
     return write_verified_folder(
-        converted,
+        source,
         processor,
         output_dir,
         lambda x: source(x).pooler_output,
@@ -147,25 +151,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "checkpoint", help="checkpoint-<step>/ folder, or a run / checkpoints/ folder (its latest checkpoint is used)"
     )
-    parser.add_argument("output_dir", help="folder to write (must not exist or be empty unless --overwrite)")
+    add_output_arguments(parser, verify_size=None)
     parser.add_argument("--student", action="store_true", help="export the student backbone instead of the teacher")
-    parser.add_argument("--atol", type=float, default=DEFAULT_ATOL, help="largest accepted output difference")
-    parser.add_argument(
-        "--verify-size", type=int, default=None, help="side of the verification input (default: config image_size)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     branch = "student" if args.student else "teacher"
-    try:
-        convert(args.checkpoint, args.output_dir, branch, args.atol, args.verify_size, args.overwrite)
-    except ConversionError as error:
-        raise SystemExit(f"error: {error}") from None
-    print(f"wrote {args.output_dir}")
-    return 0
+    return run_conversion(
+        lambda: convert(args.checkpoint, args.output_dir, branch, args.atol, args.verify_size, args.overwrite),
+        args.output_dir,
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import torch
 from transformers import BaseImageProcessor, PreTrainedModel
+
+from oceansar_hf import OceanSARImageProcessor
 
 DEFAULT_ATOL = 1e-5
 """Largest accepted absolute difference between source and converted outputs (features, logits)."""
@@ -79,7 +82,7 @@ def check_agreement(source: torch.Tensor, converted: torch.Tensor, atol: float =
             f"{what}: output shapes differ: source {tuple(source.shape)} vs converted {tuple(converted.shape)}."
         )
     difference = float((source.double() - converted.double()).abs().max())
-    print(f"{what}: max |source - converted| = {difference:.3e} (atol {atol:g}) on input {tuple(source.shape)}")
+    print(f"{what}: max |source - converted| = {difference:.3e} (atol {atol:g}) over outputs {tuple(source.shape)}")
     if not difference <= atol:
         raise ConversionError(
             f"{what}: converted outputs differ from the source by {difference:.3e} > atol {atol:g}; nothing written."
@@ -137,7 +140,8 @@ def write_verified_folder(
     """
     destination = Path(destination)
     ensure_writable(destination, overwrite)
-    expected = source_forward(pixel_values)
+    with torch.no_grad():
+        expected = source_forward(pixel_values)
     staged = staging_folder(destination)
     try:
         model.save_pretrained(staged)
@@ -149,3 +153,51 @@ def write_verified_folder(
         shutil.rmtree(staged, ignore_errors=True)
         raise
     return difference
+
+
+# --- command-line plumbing shared by the conversion scripts ----------------------------------------------------------
+
+
+def add_output_arguments(parser: argparse.ArgumentParser, verify_size: int | None = 256) -> None:
+    """Add `output_dir`, `--atol`, `--verify-size` (None: the model's `image_size`) and `--overwrite`."""
+    parser.add_argument("output_dir", help="folder to write (must not exist or be empty unless --overwrite)")
+    parser.add_argument("--atol", type=float, default=DEFAULT_ATOL, help="largest accepted output difference")
+    parser.add_argument(
+        "--verify-size",
+        type=int,
+        default=verify_size,
+        help="side S of the seeded (2, 1, S, S) verification input"
+        + (" (default: the model's image_size)" if verify_size is None else f" (default {verify_size})"),
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+
+
+def add_processor_argument(parser: argparse.ArgumentParser) -> None:
+    """Add `--processor-config` (for sources that ship no image processor)."""
+    parser.add_argument(
+        "--processor-config",
+        default=None,
+        help="folder or preprocessor_config.json to ship with the model (default: OceanSARImageProcessor defaults; "
+        "the OceanSAR-1 input normalisation is not published)",
+    )
+
+
+def load_processor(path: str | None) -> OceanSARImageProcessor:
+    """The image processor from `path` (folder or JSON file), or the default one with a printed note."""
+    if path is None:
+        print("note: the source ships no image processor; writing OceanSARImageProcessor defaults.")
+        return OceanSARImageProcessor()
+    try:
+        return OceanSARImageProcessor.from_pretrained(path)
+    except (OSError, ValueError, TypeError) as error:
+        raise ConversionError(f"{path}: not a usable OceanSAR image processor config ({error}).") from error
+
+
+def run_conversion(call: Callable[[], float], output_dir: str) -> int:
+    """Run a `convert(...)` call for a CLI: exit with the refusal message on `ConversionError`, else report."""
+    try:
+        call()
+    except ConversionError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"wrote {output_dir}")
+    return 0

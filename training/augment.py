@@ -59,22 +59,22 @@ class MultiCropConfig:
             "help": "Number N of local crops; 8 is DINO's ViT default (its ResNet-50 recipe uses 6 or more). 0 = none."
         },
     )
-    global_crop_scale: tuple[float, float] = field(
-        default=(0.4, 1.0),
+    global_crop_scale: list[float] = field(
+        default_factory=lambda: [0.4, 1.0],
         metadata={
             "help": "Range of the global crop area as a fraction of the input area; DINO ViT default (0.4, 1.0). "
             "DINO's ResNet-50 recipe uses (0.14, 1.0)."
         },
     )
-    local_crop_scale: tuple[float, float] = field(
-        default=(0.05, 0.4),
+    local_crop_scale: list[float] = field(
+        default_factory=lambda: [0.05, 0.4],
         metadata={
             "help": "Range of the local crop area as a fraction of the input area; DINO ViT default (0.05, 0.4) "
             "(ResNet-50 recipe: (0.05, 0.14))."
         },
     )
-    aspect_ratio: tuple[float, float] = field(
-        default=(3 / 4, 4 / 3),
+    aspect_ratio: list[float] = field(
+        default_factory=lambda: [3 / 4, 4 / 3],
         metadata={
             "help": "Range of the crop box width/height ratio, drawn log-uniformly; the box is then resized to a "
             "square."
@@ -112,8 +112,8 @@ class MultiCropConfig:
             "by more than ~1.5×."
         },
     )
-    global_blur_prob: tuple[float, float] = field(
-        default=(1.0, 0.1),
+    global_blur_prob: list[float] = field(
+        default_factory=lambda: [1.0, 0.1],
         metadata={
             "help": "Gaussian blur probability of the first and second global crop: DINO's asymmetric (1.0, 0.1)."
         },
@@ -121,8 +121,8 @@ class MultiCropConfig:
     local_blur_prob: float = field(
         default=0.5, metadata={"help": "Gaussian blur probability of each local crop (DINO: 0.5)."}
     )
-    blur_sigma: tuple[float, float] = field(
-        default=(0.1, 2.0),
+    blur_sigma: list[float] = field(
+        default_factory=lambda: [0.1, 2.0],
         metadata={
             "help": "Range of the blur standard deviation, in output pixels of the crop (DINO: (0.1, 2.0)). Kernel "
             "truncated at 3 sigma."
@@ -134,16 +134,16 @@ class MultiCropConfig:
             "help": "Probability of brightness/contrast jitter per crop (DINO applies its colour jitter with 0.8)."
         },
     )
-    brightness: tuple[float, float] = field(
-        default=(-0.1, 0.1),
+    brightness: list[float] = field(
+        default_factory=lambda: [-0.1, 0.1],
         metadata={
             "help": "Range of the additive offset, in normalised units (1 unit = the processor's dB std, so 0.1 is a "
             "fraction of a dB). Kept small on purpose: the absolute backscatter level encodes wind speed, "
             "which the features should keep. (0, 0) disables."
         },
     )
-    contrast: tuple[float, float] = field(
-        default=(0.8, 1.2),
+    contrast: list[float] = field(
+        default_factory=lambda: [0.8, 1.2],
         metadata={
             "help": "Range of the factor scaling each crop about its own mean (a gamma on linear intensity, since the "
             "input is in dB). (1, 1) disables."

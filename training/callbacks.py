@@ -84,7 +84,9 @@ class MetricsLogger(TrainerCallback):
             self._write(trainer, {"kind": "train", **logs})
 
     def on_evaluate(self, trainer: Trainer, metrics: dict[str, float]) -> None:
-        self._write(trainer, {"kind": "eval", "epoch": trainer.state.epoch, "step": trainer.state.global_step, **metrics})
+        self._write(
+            trainer, {"kind": "eval", "epoch": trainer.state.epoch, "step": trainer.state.global_step, **metrics}
+        )
 
 
 class KNNEvaluationCallback(TrainerCallback):

@@ -82,7 +82,9 @@ class DINOArguments:
     weight_decay: float = field(default=0.04, metadata={"help": "Weight decay at step 0."})
     weight_decay_end: float = field(default=0.4, metadata={"help": "Weight decay at the end (cosine)."})
     clip_grad: float = field(default=3.0, metadata={"help": "Max global gradient norm (0 = no clipping)."})
-    freeze_last_layer: float = field(default=1, metadata={"help": "Epochs during which the head's last layer is fixed."})
+    freeze_last_layer: float = field(
+        default=1, metadata={"help": "Epochs during which the head's last layer is fixed."}
+    )
 
 
 @dataclass
@@ -98,6 +100,7 @@ class RunArguments:
     )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimisation step."})
     seed: int = field(default=0, metadata={"help": "Seed of initialisation, data order and augmentation."})
+    cpu: bool = field(default=False, metadata={"help": "Train on the CPU even when a GPU is present."})
     mixed_precision: str = field(
         default="auto", metadata={"help": "auto (bf16 on GPUs that have it, else fp32), no, bf16 or fp16."}
     )
@@ -116,7 +119,9 @@ class RunArguments:
     knn_k: int = field(default=20, metadata={"help": "Neighbours of the weighted k-NN (DINO: 20)."})
     knn_temperature: float = field(default=0.07, metadata={"help": "Temperature of the k-NN vote weights (DINO)."})
     log_every_steps: int = field(default=10, metadata={"help": "Steps between metric records."})
-    report_to: str = field(default="auto", metadata={"help": "Accelerate tracker: auto (tensorboard if installed), none."})
+    report_to: str = field(
+        default="auto", metadata={"help": "Accelerate tracker: auto (tensorboard if installed), none."}
+    )
 
 
 @dataclass

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
@@ -204,10 +205,10 @@ def extract_features(
     local_columns = torch.cat(columns) if columns else torch.zeros(0, len(LABEL_KEYS), dtype=torch.float64)
     gathered, order = gather_features(local, local_rows)
     gathered_columns, _ = gather_features(local_columns, local_rows)
-    if world > 1:
-        from accelerate.utils import gather_object
-
-        skipped = list(gather_object(skipped))
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        shards: list[list[str]] = [[] for _ in range(dist.get_world_size())]
+        dist.all_gather_object(shards, skipped)
+        skipped = [name for shard in shards for name in shard]
     n_skipped = int(wanted.size - order.shape[0])
     if n_skipped:
         shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")

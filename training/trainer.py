@@ -91,6 +91,12 @@ def resolve_mixed_precision(choice: str) -> str:
     return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
 
 
+def has_accelerator() -> bool:
+    """Whether a GPU-like device exists; without one, processes started by a launcher (torchrun, `accelerate launch
+    --multi_gpu`) train on the CPU with the gloo backend instead of falling back to independent single processes."""
+    return torch.cuda.is_available() or torch.backends.mps.is_available() or torch.xpu.is_available()
+
+
 def find_checkpoint(output_dir: Path, resume: str) -> Path:
     """`resume` = "latest" (newest complete checkpoint in `output_dir/checkpoints`) or a checkpoint directory."""
     if resume != "latest":
@@ -122,12 +128,19 @@ class Trainer:
         if run.report_to not in ("auto", "none"):
             trackers = run.report_to
         self.accelerator = Accelerator(
+            cpu=run.cpu or not has_accelerator(),
             mixed_precision=resolve_mixed_precision(run.mixed_precision),
             gradient_accumulation_steps=run.gradient_accumulation_steps,
             log_with=trackers,
             project_dir=str(self.output_dir),
         )
         set_seed(run.seed)
+        logger.info(
+            "distributed_type=%s num_processes=%d device=%s",
+            self.accelerator.distributed_type.name,
+            self.accelerator.num_processes,
+            self.accelerator.device,
+        )
         self.state = TrainerState()
         self.callbacks = CallbackList(callbacks or [])
         self.dataset = self._build_dataset()
@@ -188,8 +201,12 @@ class Trainer:
             safe = ModelInputs(self.dataset, processor)  # skips corrupt files while fitting too
             images = (self.dataset[int(i)]["image"] for i in picks if safe[int(i)] is not None)
             processor = processor.fit_normalization(images)
-            logger.info("fixed normalisation fitted on %d images: mean %.2f dB, std %.2f dB", count,
-                        processor.image_mean[0], processor.image_std[0])
+            logger.info(
+                "fixed normalisation fitted on %d images: mean %.2f dB, std %.2f dB",
+                count,
+                processor.image_mean[0],
+                processor.image_std[0],
+            )
         return processor
 
     def _build_models(self) -> None:
@@ -328,7 +345,9 @@ class Trainer:
             (self.output_dir / "config.yaml").write_text(_to_yaml(self.config.to_dict()))
         self.callbacks("on_train_begin", self)
         total = run.epochs * self.steps_per_epoch
-        bar = tqdm(total=total, initial=self.state.global_step, desc="DINO", disable=not self.accelerator.is_main_process)
+        bar = tqdm(
+            total=total, initial=self.state.global_step, desc="DINO", disable=not self.accelerator.is_main_process
+        )
         images_per_step = run.batch_size * self.accelerator.num_processes * run.gradient_accumulation_steps
         last_images: torch.Tensor | None = None
         while self.state.global_step < total:

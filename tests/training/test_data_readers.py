@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -239,6 +240,11 @@ def test_skip_corrupt_and_collate_count_and_name_skipped_samples(mixed_folder: P
         "batch_size": 0,
     }
     assert ds.labels().tolist() == [-1] * 6  # other attributes come from the wrapped dataset
+    restored = pickle.loads(pickle.dumps(ds))  # what a spawned dataloader worker gets
+    with pytest.warns(CorruptSampleWarning, match="b_garbage.npy"):
+        assert restored[1] is None
+    assert restored[0]["index"] == 0
+    collate_samples([None])  # clear this thread's pending names
 
 
 def test_skip_corrupt_through_a_multiprocess_dataloader(mixed_folder: Path) -> None:

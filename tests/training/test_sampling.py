@@ -142,6 +142,20 @@ def test_select_from_archive_rejects_bad_indices(indices, archive_size, message)
         select_from_archive(torch.randn(10, 3), indices, archive_size, config, seed=0)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"rho": 0.0}, "rho"),
+        ({"eta": -0.1}, "eta"),
+        ({"subset_size": 0}, "subset_size"),
+        ({"n_clusters": (10, 5), "n_resampling_steps": (1,), "sample_size": (2, 2)}, "one entry per level"),
+    ],
+)
+def test_selection_config_validates(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SelectionConfig(**kwargs)
+
+
 def test_cluster_size_summary():
     equal = cluster_size_summary(np.full(4, 10))
     assert equal["gini"] == pytest.approx(0.0) and equal["entropy"] == pytest.approx(math.log(4))

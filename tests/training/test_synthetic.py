@@ -22,7 +22,7 @@ from training.data import (
     SyntheticWVArchive,
     balanced_split,
 )
-from training.data.synthetic import DEFAULT_CLASS_WEIGHTS, SEA_ICE
+from training.data.synthetic import DEFAULT_CLASS_WEIGHTS, SEA_ICE, _speckle
 from training.data.write_archive import CLASS_FOLDER_TO_LABEL, main, write_archive
 
 ONLY_OCEAN = (1.0,) + (0.0,) * 9
@@ -123,6 +123,15 @@ def test_classes_are_separable_but_not_trivially() -> None:
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(*data["train"])
     accuracy = model.score(*data["test"])
     assert 0.5 < accuracy < 1.0
+
+
+@pytest.mark.parametrize("looks", [2.0, 6.0])
+def test_speckle_has_unit_mean_and_variance_one_over_looks(looks: float) -> None:
+    raw = _speckle(np.random.default_rng(0), 512, looks)
+    assert raw.dtype == np.float32 and raw.shape == (512, 512) and (raw >= 0).all()
+    speckle = raw.astype(np.float64)
+    assert speckle.mean() == pytest.approx(1.0, abs=0.01)
+    assert speckle.var() == pytest.approx(1.0 / looks, rel=0.03)
 
 
 def test_config_validation() -> None:

@@ -11,7 +11,8 @@ clamped to a pixel range that stays resolvable inside the frame, so small frames
 1. Geophysics (`draw_sea_state`): wind speed U (truncated Weibull, k=2, scale 8 m/s, class-dependent range),
    wind direction, significant wave height Hs = hypot(wind sea, swell) in [0.5, 8] m, dominant wave direction and
    wavelength in [50, 400] m, incidence angle (WV1 or WV2 plus jitter).
-2. Mean NRCS from a log-linear GMF-like relation (`mean_sigma0_db`), so the absolute level carries U.
+2. Mean NRCS from a log-linear GMF-like relation (`mean_sigma0_db`), so the absolute level carries U, plus a smooth
+   mesoscale variation of 0.3-1 dB (at most 3 cycles per frame).
 3. Swell: a band-limited Gaussian random field (spectral peak at the dominant wavelength/direction, built in Fourier
    space) modulating σ0 in dB with a contrast that grows with Hs (`swell_contrast_db`).
 4. The class phenomenon as a dB perturbation plus a swell gain map (see the ``_render_*`` functions).
@@ -192,6 +193,25 @@ class _Grid:
         self.k = np.hypot(self.kx, self.ky)
         yy, xx = np.mgrid[0:n, 0:n].astype(np.float32) - (n - 1) / 2.0
         self.x, self.y = xx, yy
+        cycles = np.arange(-_MESO_CYCLES, _MESO_CYCLES + 1)
+        self.low_modes = np.exp(2j * np.pi * np.outer(np.arange(n), cycles) / n).astype(np.complex64)
+        weights = 1.0 / (1.0 + cycles[:, None] ** 2 + cycles[None, :] ** 2)
+        weights[_MESO_CYCLES, _MESO_CYCLES] = 0.0
+        self.low_weights = weights.astype(np.float32)
+
+
+_MESO_CYCLES = 3
+"""Highest frequency (cycles per frame) of the mesoscale σ0 variation."""
+
+
+def _mesoscale_field(rng: np.random.Generator, grid: _Grid) -> np.ndarray:
+    """Smooth unit-std field (n, n) float32 of at most 3 cycles per frame, synthesised by two small matrix products
+    (cheaper than an FFT): the slow σ0 variations (wind variability, long atmospheric rolls) of every scene."""
+    m = grid.low_weights.shape[0]
+    noise = rng.standard_normal((m, m, 2), dtype=np.float32)
+    coefficients = (noise[..., 0] + 1j * noise[..., 1]) * grid.low_weights
+    field = (grid.low_modes @ coefficients.astype(np.complex64) @ grid.low_modes.T).real
+    return field / np.float32(field.std())
 
 
 def _random_field(rng: np.random.Generator, grid: _Grid, amplitude: np.ndarray) -> np.ndarray:
@@ -282,8 +302,8 @@ def _render_wind_streaks(scene: _Scene) -> Rendered:
     """Streaks elongated along the wind, 1-2 km apart: a spectral peak across the wind, very narrow along it."""
     spacing = scene.px(scene.uniform(1000.0, 2000.0), 4.0, scene.n / 3)
     across_wind = scene.state.wind_direction + math.pi / 2
-    f = _random_field(scene.rng, scene.grid, _peak_spectrum(scene.grid, 1.0 / spacing, across_wind, 0.5, 0.04))
-    return scene.uniform(0.7, 1.4) * f, 1.0
+    f = _random_field(scene.rng, scene.grid, _peak_spectrum(scene.grid, 1.0 / spacing, across_wind, 0.8, 0.04))
+    return scene.uniform(0.6, 1.2) * f, 1.0
 
 
 def _render_micro_convective_cells(scene: _Scene) -> Rendered:
@@ -313,21 +333,25 @@ def _render_rain_cells(scene: _Scene) -> Rendered:
 
 
 def _render_biological_slicks(scene: _Scene) -> Rendered:
-    """Dark sinuous filaments: the zero level set of a smooth 2-6 km random field, damping the swell."""
-    scale = scene.px(scene.uniform(2000.0, 6000.0), 8.0, scene.n / 2)
+    """Dark sinuous filaments: the zero level set of a smooth 3-8 km random field, damping the swell."""
+    scale = scene.px(scene.uniform(3000.0, 8000.0), 8.0, scene.n / 2)
     g = _random_field(scene.rng, scene.grid, _lowpass_spectrum(scene.grid, 1.0 / scale))
-    filaments = np.exp(-((g / scene.uniform(0.05, 0.12)) ** 2))
-    return -scene.uniform(3.0, 8.0) * filaments, 1.0 - 0.8 * filaments
+    filaments = np.exp(-((g / scene.uniform(0.08, 0.2)) ** 2))
+    return -scene.uniform(2.5, 6.0) * filaments, 1.0 - 0.8 * filaments
 
 
 def _render_sea_ice(scene: _Scene) -> Rendered:
-    """Sea ice, no swell: a level in [-20, -12] dB independent of wind, multi-scale floe texture, a network of
-    bright ridges (level sets of a smooth field) and dark leads."""
+    """Sea ice, no swell: a level in [-20, -12] dB independent of wind, multi-scale floe texture with dark leads, and
+    4-10 thin bright ridges/cracks (random lines made wavy by a smooth 1.5-4 km field)."""
+    n = scene.n
     floes = _random_field(scene.rng, scene.grid, _power_law_spectrum(scene.grid, 3.0))
-    scale = scene.px(scene.uniform(600.0, 2000.0), 4.0, scene.n / 4)
-    g = _random_field(scene.rng, scene.grid, _lowpass_spectrum(scene.grid, 1.0 / scale))
-    width = scene.uniform(0.05, 0.12)
-    ridges = np.maximum(np.exp(-((g / width) ** 2)), np.exp(-(((np.abs(g) - 1.0) / width) ** 2)))
+    scale = scene.px(scene.uniform(1500.0, 4000.0), 6.0, n / 4)
+    wobble = _random_field(scene.rng, scene.grid, _lowpass_spectrum(scene.grid, 1.0 / scale))
+    ridges = np.zeros((n, n), np.float32)
+    for _ in range(int(scene.rng.integers(4, 11))):
+        across, _ = _line_coordinates(scene)
+        across += np.float32(0.015 * n) * wobble
+        np.maximum(ridges, scene.uniform(0.4, 1.0) * np.exp(-((across / scene.uniform(0.6, 1.5)) ** 2)), out=ridges)
     leads = 1.0 / (1.0 + np.exp((floes + 1.0) / 0.2))
     level = scene.uniform(-20.0, -12.0) - scene.base_db
     delta = level + 2.5 * floes + scene.uniform(6.0, 12.0) * ridges - 5.0 * leads
@@ -505,6 +529,7 @@ class SyntheticWVArchive:
         delta_db, swell_gain = _RENDERERS[state.label](scene)
         contrast = swell_contrast_db(state.wave_height, state.incidence_angle)
         sigma0_db = base_db + delta_db + (contrast * swell_gain) * swell
+        sigma0_db += np.float32(rng.uniform(0.3, 1.0)) * _mesoscale_field(rng, grid)
         intensity = np.exp(sigma0_db * np.float32(math.log(10.0) / 10.0))
         intensity += np.float32(10.0 ** (cfg.noise_floor_db / 10.0))
         intensity *= _speckle(rng, grid.n, cfg.looks)
@@ -514,9 +539,12 @@ class SyntheticWVArchive:
 def _speckle(rng: np.random.Generator, n: int, looks: float) -> np.ndarray:
     """Multiplicative speckle ~ Gamma(shape=L, scale=1/L), (n, n) float32, mean 1, variance 1/L.
 
-    Uses the Wilson-Hilferty transform of standard normals, (1 - c + sqrt(c)·z)³ with c = 1/(9L), which matches the
-    Gamma quantiles to about 1 % for L >= 2 and is about 2.5x faster than numpy's gamma sampler.
+    For L >= 3 it uses the Wilson-Hilferty transform of standard normals, (1 - c + sqrt(c)·z)³ with c = 1/(9L):
+    mean and variance match, quantiles from 10 % to 99 % are within 0.2 % and the 1 % quantile within 2.5 % (L = 4)
+    of the exact Gamma, at about 2.5x the speed of numpy's gamma sampler. Below 3 looks it samples the Gamma exactly.
     """
+    if looks < 3.0:
+        return rng.standard_gamma(looks, (n, n), dtype=np.float32) / np.float32(looks)
     c = 1.0 / (9.0 * looks)
     z = rng.standard_normal((n, n), dtype=np.float32)
     z *= np.float32(math.sqrt(c))

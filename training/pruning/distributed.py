@@ -27,11 +27,11 @@ def _distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
-def _comm_device(fallback: torch.device) -> torch.device:
-    """Device collectives must use: the current CUDA device under NCCL, else ``fallback``."""
+def _comm_device() -> torch.device:
+    """Device collectives must use: the current CUDA device under NCCL, else the CPU (gloo)."""
     if dist.get_backend() == "nccl":
         return torch.device("cuda", torch.cuda.current_device())
-    return fallback
+    return torch.device("cpu")
 
 
 def _all_gather_padded(tensor: torch.Tensor, counts: list[int]) -> torch.Tensor:
@@ -78,7 +78,7 @@ def gather_features(features: torch.Tensor, indices: torch.Tensor) -> tuple[torc
         )
     if _distributed():
         home = features.device
-        device = _comm_device(home)
+        device = _comm_device()
         count = torch.tensor([features.shape[0]], device=device)
         counts = [torch.zeros_like(count) for _ in range(dist.get_world_size())]
         dist.all_gather(counts, count)
@@ -102,7 +102,7 @@ def broadcast_selection(indices: np.ndarray | None, src: int = 0) -> np.ndarray:
         if indices is None:
             raise ValueError("broadcast_selection needs the indices when running in a single process")
         return np.asarray(indices, dtype=np.int64)
-    device = _comm_device(torch.device("cpu"))
+    device = _comm_device()
     if dist.get_rank() == src:
         if indices is None:
             raise ValueError(f"rank {src} is the source of broadcast_selection and must pass its indices")

@@ -145,6 +145,23 @@ class SelectionConfig:
     )
     normalize: bool = field(default=True, metadata={"help": "L2-normalise the embeddings before clustering"})
 
+    def __post_init__(self) -> None:
+        self.n_clusters = tuple(int(k) for k in self.n_clusters)
+        self.n_resampling_steps = tuple(int(n) for n in self.n_resampling_steps)
+        self.sample_size = tuple(int(n) for n in self.sample_size)
+        if not 0.0 < self.rho <= 1.0:
+            raise ValueError(f"rho must be in (0, 1], got {self.rho}")
+        if not 0.0 <= self.eta <= 1.0:
+            raise ValueError(f"eta must be in [0, 1], got {self.eta}")
+        if self.subset_size < 1 or self.n_iters < 0:
+            raise ValueError(f"need subset_size >= 1 and n_iters >= 0, got {self.subset_size} and {self.n_iters}")
+        n_levels = len(self.n_clusters)
+        if n_levels == 0 or len(self.n_resampling_steps) != n_levels or len(self.sample_size) != n_levels:
+            raise ValueError(
+                "n_clusters, n_resampling_steps and sample_size need one entry per level (at least one level), got "
+                f"{self.n_clusters}, {self.n_resampling_steps}, {self.sample_size}"
+            )
+
 
 @dataclass
 class Selection:
@@ -199,8 +216,6 @@ def select_from_archive(
         raise ValueError(f"archive_indices must lie in [0, {archive_size})")
     if np.unique(archive_indices).size != archive_indices.size:
         raise ValueError("archive_indices contain duplicates; de-duplicate the gathered features first")
-    if not 0.0 < config.rho <= 1.0:
-        raise ValueError(f"rho must be in (0, 1], got {config.rho}")
     target = round(config.rho * archive_size)
     clipped = target > features.shape[0]
     if clipped:

@@ -1,0 +1,429 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
+"""Model cards: probe results JSON + an exported folder → `README.md` with Hub metadata and a `model-index`.
+
+The templates are `model_cards/{base,tengeop,wave,wind}.md` (Jinja, rendered by `huggingface_hub.ModelCard
+.from_template`). Data-driven blocks (input specification, evaluation table, training configuration, limitations
+that depend on whether the numbers come from synthetic data) are built here and passed in as variables.
+
+Probe results JSON (written by the probes, validated exactly):
+`{"task": "tengeop"|"wave"|"wind", "model": str, "dataset": {"name": str, "split": str, "num_samples": int,
+"synthetic": bool}, "metrics": {"accuracy": float, "knn_accuracy": float (optional)} for tengeop or
+{"rmse": float, "mae": float, "bias": float} for wave/wind, "units": "m"|"m/s"|null}`.
+Accuracies are fractions in [0, 1]; regression metrics are in `units` (null for TenGeoP).
+
+    python -m conversion.model_card --folder exported/oceansar-demo --kind base --repo-id me/oceansar-demo \\
+        --results probes/tengeop.json probes/wave.json probes/wind.json --training-config outputs/demo/config.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from safetensors import safe_open
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "model_cards"
+LICENSE = "apache-2.0"
+LIBRARY = "transformers"
+COMMON_TAGS = [
+    *("sar", "sentinel-1", "ocean", "remote-sensing", "earth-observation", "self-supervised", "dino"),
+    *("dataset-pruning", "oceansar", "custom_code", "arxiv:2504.06962"),
+]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between the four cards: template, Hub pipeline tag, extra tags and the tasks it reports."""
+
+    template: str
+    pipeline_tag: str
+    tags: tuple[str, ...]
+    tasks: tuple[str, ...]
+    architecture: str
+
+
+KINDS = {
+    "base": Kind(
+        "base.md", "image-feature-extraction", ("feature-extraction",), ("tengeop", "wave", "wind"), "OceanSARModel"
+    ),
+    "tengeop": Kind(
+        "tengeop.md",
+        "image-classification",
+        ("tengeop", "classification"),
+        ("tengeop",),
+        "OceanSARForImageClassification",
+    ),
+    "wave": Kind(
+        "wave.md",
+        "image-classification",
+        ("regression", "wave-height", "linear-probing"),
+        ("wave",),
+        "OceanSARForImageClassification",
+    ),
+    "wind": Kind(
+        "wind.md",
+        "image-classification",
+        ("regression", "wind-speed", "linear-probing"),
+        ("wind",),
+        "OceanSARForImageClassification",
+    ),
+}
+
+# Per task: required metrics, optional metrics, the unit, the model-index task type and display names.
+METRICS: dict[str, dict[str, Any]] = {
+    "tengeop": {
+        "required": ("accuracy",),
+        "optional": ("knn_accuracy",),
+        "units": None,
+        "type": "image-classification",
+    },
+    "wave": {"required": ("rmse", "mae", "bias"), "optional": (), "units": "m", "type": "image-regression"},
+    "wind": {"required": ("rmse", "mae", "bias"), "optional": (), "units": "m/s", "type": "image-regression"},
+}
+TASK_NAMES = {
+    "tengeop": "TenGeoP classification (10 geophysical phenomena)",
+    "wave": "Significant wave height regression",
+    "wind": "Wind speed regression",
+}
+METRIC_NAMES = {
+    "accuracy": "linear-probe accuracy",
+    "knn_accuracy": "k-NN accuracy",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "bias": "bias (mean signed error)",
+}
+PAPER_RESNET50 = {"tengeop": "75.5 % accuracy", "wave": "0.63 m RMSE", "wind": "1.62 m/s RMSE"}
+"""Linear-probe results of the released OceanSAR-1 ResNet50 (Kerdreux et al. 2025, model cards), on real data."""
+
+CITATION = """@article{kerdreux2025efficientselfsupervisedlearningearth,
+  title={Efficient Self-Supervised Learning for Earth Observation via Dynamic Dataset Curation},
+  author={Kerdreux, Thomas and Tuel, Alexandre and Febvre, Quentin and Mouche, Alexis and Chapron, Bertrand},
+  journal={arXiv preprint arXiv:2504.06962},
+  year={2025},
+  eprint={2504.06962},
+  archivePrefix={arXiv},
+  primaryClass={cs.CV},
+  url={https://arxiv.org/abs/2504.06962},
+}"""
+
+ARCHITECTURE_NAMES = {
+    "resnet50": "ResNet-50",
+    "vit_small_patch16": "ViT-S/16",
+    "vit_small_patch8": "ViT-S/8",
+    "vit_base_patch8": "ViT-B/8",
+    "resnet_tiny": "tiny ResNet (test preset)",
+    "vit_tiny_patch8": "tiny ViT/8 (test preset)",
+}
+
+
+class CardError(ValueError):
+    """Invalid probe results, a folder that does not fit the requested card, or an unusable template."""
+
+
+@dataclass(frozen=True)
+class ProbeResults:
+    """One probe's results file (see the module docstring for the JSON schema)."""
+
+    task: str
+    model: str
+    dataset_name: str
+    split: str
+    num_samples: int
+    synthetic: bool
+    metrics: dict[str, float]
+    units: str | None
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "results") -> ProbeResults:
+        """Validate `data` against the schema; `CardError` names the offending field and what was expected."""
+
+        def fail(message: str) -> None:
+            raise CardError(f"{source}: {message}")
+
+        def keys(obj: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> None:
+            if not isinstance(obj, dict):
+                fail(f"{where} must be a JSON object, got {type(obj).__name__}.")
+            if missing := sorted(required - set(obj)):
+                fail(f"{where} is missing {missing} (required: {sorted(required)}).")
+            if unknown := sorted(set(obj) - required - optional):
+                fail(f"{where} has unknown keys {unknown} (allowed: {sorted(required | optional)}).")
+
+        keys(data, "the results", {"task", "model", "dataset", "metrics", "units"})
+        task = data["task"]
+        if task not in METRICS:
+            fail(f"task must be one of {sorted(METRICS)}, got {task!r}.")
+        spec = METRICS[task]
+        if not isinstance(data["model"], str) or not data["model"]:
+            fail(f"model must be a non-empty string, got {data['model']!r}.")
+        dataset = data["dataset"]
+        keys(dataset, "dataset", {"name", "split", "num_samples", "synthetic"})
+        for name in ("name", "split"):
+            if not isinstance(dataset[name], str) or not dataset[name]:
+                fail(f"dataset.{name} must be a non-empty string, got {dataset[name]!r}.")
+        if isinstance(dataset["num_samples"], bool) or not isinstance(dataset["num_samples"], int):
+            fail(f"dataset.num_samples must be an integer, got {dataset['num_samples']!r}.")
+        if dataset["num_samples"] < 1:
+            fail(f"dataset.num_samples must be >= 1, got {dataset['num_samples']}.")
+        if not isinstance(dataset["synthetic"], bool):
+            fail(f"dataset.synthetic must be true or false, got {dataset['synthetic']!r}.")
+        metrics = data["metrics"]
+        keys(metrics, f"metrics (task {task})", set(spec["required"]), set(spec["optional"]))
+        for name, value in metrics.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                fail(f"metrics.{name} must be a finite number, got {value!r}.")
+            if name.endswith("accuracy") and not 0.0 <= value <= 1.0:
+                fail(f"metrics.{name} must be a fraction in [0, 1], got {value} (percentages are not accepted).")
+            if name in ("rmse", "mae") and value < 0:
+                fail(f"metrics.{name} must be >= 0, got {value}.")
+        if data["units"] != spec["units"]:
+            fail(f"units must be {spec['units']!r} for task {task!r}, got {data['units']!r}.")
+        return cls(
+            task=task,
+            model=data["model"],
+            dataset_name=dataset["name"],
+            split=dataset["split"],
+            num_samples=dataset["num_samples"],
+            synthetic=dataset["synthetic"],
+            metrics={k: float(v) for k, v in metrics.items()},
+            units=data["units"],
+        )
+
+
+def load_results(path: str | Path) -> ProbeResults:
+    """Read and validate one probe results JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CardError(f"{path}: cannot read probe results JSON ({error}).") from error
+    return ProbeResults.from_dict(data, source=str(path))
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    if not path.is_file():
+        raise CardError(f"{path.parent} has no {path.name} ({what}); export the model folder first.")
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CardError(f"{path} is not valid JSON ({error}).") from error
+
+
+def _num_parameters(folder: Path) -> int:
+    total = 0
+    for weights in sorted(folder.glob("*.safetensors")):
+        with safe_open(str(weights), framework="pt") as handle:
+            total += sum(math.prod(handle.get_slice(k).get_shape()) for k in handle.keys())  # noqa: SIM118
+    return total
+
+
+def _format_value(name: str, value: float, units: str | None) -> str:
+    if name.endswith("accuracy"):
+        return f"{100 * value:.2f} %"
+    return f"{value:.3f} {units}"
+
+
+def evaluation_table(results: list[ProbeResults]) -> str:
+    """Markdown table of every metric of every results file (accuracies shown in %)."""
+    if not results:
+        return "This model has not been evaluated yet."
+    rows = ["| Task | Dataset | Split | Samples | Synthetic | Metric | Value |", "|---|---|---|---|---|---|---|"]
+    for result in results:
+        for name, value in result.metrics.items():
+            rows.append(
+                f"| {TASK_NAMES[result.task]} | {result.dataset_name} | {result.split} | {result.num_samples} | "
+                f"{'yes' if result.synthetic else 'no'} | {METRIC_NAMES[name]} | "
+                f"{_format_value(name, value, result.units)} |"
+            )
+    models = sorted({r.model for r in results})
+    return "\n".join(rows) + "\n\nProbed model: " + ", ".join(f"`{m}`" for m in models) + "."
+
+
+def data_caveat(results: list[ProbeResults]) -> str:
+    """What the evaluation numbers can and cannot tell, depending on synthetic vs real evaluation data."""
+    synthetic = sorted({r.dataset_name for r in results if r.synthetic})
+    if not results:
+        return "No evaluation results are attached to this card; the model's skill is unknown."
+    if synthetic:
+        return (
+            f"**The evaluation numbers above come from synthetic data ({', '.join(synthetic)}): procedurally "
+            "generated Wave Mode-like images, not real Sentinel-1 acquisitions.** They show that the pipeline "
+            "works end to end; they say nothing about accuracy on real ocean scenes and must not be compared with "
+            "the paper's numbers, which were measured on real data."
+        )
+    return "The evaluation numbers above were measured on real Sentinel-1 WV data (see the table for the splits)."
+
+
+def input_specification(processor: dict[str, Any]) -> str:
+    """Markdown bullets describing the input the model expects, read from `preprocessor_config.json`."""
+    kind = processor.get("input_kind", "amplitude")
+    size = processor.get("size", {})
+    log = kind != "db" and processor.get("do_log_scale", True)
+    scale = {"amplitude": "20·log10(amplitude)", "intensity": "10·log10(intensity)"}.get(kind, "")
+    normalization = processor.get("normalization", "fixed") if processor.get("do_normalize", True) else "none"
+    mean, std = processor.get("image_mean", ["?"])[0], processor.get("image_std", ["?"])[0]
+    norm_text = {
+        "fixed": f"(x − {mean:g} dB) / {std:g} dB, fixed dataset constants that keep the absolute backscatter level",
+        "per_image": "per-image standardisation (discards the absolute backscatter level)",
+        "none": "none (values stay in dB)",
+    }[normalization]
+    nodata = processor.get("nodata_value")
+    return "\n".join(
+        [
+            "- One channel: Sentinel-1 Wave Mode **VV** backscatter, one vignette per image (about 20 × 20 km).",
+            f"- Raw input the processor expects: **{kind}** (`input_kind`), a 2-D array (H, W) of any size or dtype.",
+            f"- Log scaling: {scale + ' in dB' if log else 'none'}; values below {processor.get('log_floor', 1e-6):g} "
+            "are clipped first.",
+            f"- Missing pixels: non-finite values{f' and {nodata:g}' if nodata is not None else ''} are replaced by "
+            "the image median.",
+            f"- Size: {processor.get('resize_mode', 'resize')} to {size.get('height')} × {size.get('width')} pixels "
+            "(about 50 m pixels for a full WV vignette).",
+            f"- Normalisation: {norm_text}.",
+            "- Model input `pixel_values`: float32 (B, 1, H, W). Always use the bundled image processor; do not "
+            "repeat the channel to RGB.",
+        ]
+    )
+
+
+def training_section(training_config: str | Path | None) -> str:
+    """The training configuration as a YAML block, or a note that it was not provided."""
+    if training_config is None:
+        return "The exact training configuration was not attached to this card."
+    path = Path(training_config)
+    try:
+        config = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise CardError(f"{path}: cannot read the training configuration ({error}).") from error
+    if not isinstance(config, dict):
+        raise CardError(f"{path}: the training configuration must be a mapping, got {type(config).__name__}.")
+    dumped = yaml.safe_dump(config, sort_keys=False).strip()
+    return f"Configuration used (`{path.name}`):\n\n```yaml\n{dumped}\n```"
+
+
+def render_card(
+    folder: str | Path,
+    kind: str,
+    repo_id: str,
+    results: list[ProbeResults] = (),
+    base_model: str | None = None,
+    training_config: str | Path | None = None,
+    datasets: list[str] = (),
+) -> ModelCard:
+    """The model card of the exported `folder` (config.json, *.safetensors, preprocessor_config.json) as `kind`.
+
+    Raises `CardError` when the folder does not hold the model `kind` describes, a result belongs to another task,
+    or a head card has no `base_model`.
+    """
+    if kind not in KINDS:
+        raise CardError(f"kind must be one of {sorted(KINDS)}, got {kind!r}.")
+    spec, folder, results = KINDS[kind], Path(folder), list(results)
+    config = _read_json(folder / "config.json", "the model config")
+    processor = _read_json(folder / "preprocessor_config.json", "the image processor config")
+    if spec.architecture not in (config.get("architectures") or []):
+        raise CardError(
+            f"{folder} holds {config.get('architectures')}, but a {kind!r} card describes a {spec.architecture}."
+        )
+    if kind != "base" and config.get("finetuning_task") not in (None, kind):
+        raise CardError(f"{folder} is a {config['finetuning_task']!r} head, not a {kind!r} head.")
+    if wrong := [r.task for r in results if r.task not in spec.tasks]:
+        raise CardError(f"a {kind!r} card reports tasks {list(spec.tasks)}; got results for {wrong}.")
+    if kind != "base" and not base_model:
+        raise CardError(f"a {kind!r} head card needs --base-model (the Hub id of its backbone repo).")
+    model_name = repo_id.rstrip("/").rsplit("/", 1)[-1]
+    eval_results = [
+        EvalResult(
+            task_type=METRICS[r.task]["type"],
+            task_name=TASK_NAMES[r.task],
+            dataset_type=r.dataset_name,
+            dataset_name=f"{r.dataset_name}{' (synthetic)' if r.synthetic else ''}",
+            dataset_split=r.split,
+            metric_type=name,
+            metric_value=value,
+            metric_name=METRIC_NAMES[name] + (f" ({r.units})" if r.units else ""),
+        )
+        for r in results
+        for name, value in r.metrics.items()
+    ]
+    card_data = ModelCardData(
+        license=LICENSE,
+        library_name=LIBRARY,
+        pipeline_tag=spec.pipeline_tag,
+        tags=[*COMMON_TAGS, *spec.tags],
+        base_model=base_model,
+        datasets=list(dict.fromkeys([*datasets, *(r.dataset_name for r in results)])) or None,
+        model_name=model_name,
+        eval_results=eval_results or None,
+    )
+    backbone = config.get("backbone", "resnet50")
+    size = processor.get("size", {})
+    template = TEMPLATE_DIR / spec.template
+    if not template.is_file():
+        raise CardError(f"the card template {template} is missing.")
+    return ModelCard.from_template(
+        card_data,
+        template_path=str(template),
+        repo_id=repo_id,
+        architecture_name=ARCHITECTURE_NAMES.get(backbone, backbone),
+        num_parameters=f"{_num_parameters(folder) / 1e6:.1f} M",
+        num_features=config["hidden_sizes"][-1] if config.get("architecture") == "resnet" else config["hidden_size"],
+        image_size=size.get("height"),
+        input_kind=processor.get("input_kind", "amplitude"),
+        class_names=list((config.get("id2label") or {}).values()),
+        input_spec=input_specification(processor),
+        training=training_section(training_config),
+        evaluation=evaluation_table(results),
+        limitations=data_caveat(results),
+        paper_result=PAPER_RESNET50.get(kind),
+        citation=CITATION,
+    )
+
+
+def write_card(folder: str | Path, kind: str, repo_id: str, **kwargs: Any) -> Path:
+    """Render the card (see `render_card`), check that it parses back, and write `folder/README.md`."""
+    card = render_card(folder, kind, repo_id, **kwargs)
+    path = Path(folder) / "README.md"
+    path.write_text(str(card), encoding="utf-8")
+    ModelCard.load(path)
+    return path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m conversion.model_card",
+        description="Write README.md (Hub model card with metadata and model-index) into an exported OceanSAR folder.",
+    )
+    parser.add_argument("--folder", required=True, help="exported model folder (config.json, safetensors, ...)")
+    parser.add_argument("--kind", required=True, choices=sorted(KINDS), help="which card to render")
+    parser.add_argument("--repo-id", required=True, help="Hub repo id the card is written for (used in the snippet)")
+    parser.add_argument("--results", nargs="*", default=[], help="probe results JSON files (see the schema)")
+    parser.add_argument("--base-model", default=None, help="Hub id of the backbone repo (required for head cards)")
+    parser.add_argument("--training-config", default=None, help="YAML/JSON training configuration to include")
+    parser.add_argument("--dataset", action="append", default=[], help="extra `datasets` metadata entry (repeatable)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        path = write_card(
+            args.folder,
+            args.kind,
+            args.repo_id,
+            results=[load_results(p) for p in args.results],
+            base_model=args.base_model,
+            training_config=args.training_config,
+            datasets=args.dataset,
+        )
+    except CardError as error:
+        raise SystemExit(f"error: {error}") from None
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,376 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
+"""Downstream evaluation of a frozen OceanSAR backbone: TenGeoP classification (linear + k-NN), significant wave
+height and wind speed regression (ridge), as in the OceanSAR-1 paper's linear probing.
+
+    python -m training.probe --model PATH --task tengeop|wave|wind [--data synthetic|tengeop:DIR|table:FILE]
+        [--output DIR] [--batch-size 64] [--num-train N [N ...]] [--num-val N] [--num-test N]
+
+`--model` is a folder `AutoModel.from_pretrained` loads (an OceanSAR backbone or head folder, or the released
+transformers-ResNet format, converted with `oceansar_hf.from_released_resnet`), or `random:BACKBONE` for a randomly
+initialised baseline. Writes to `--output`: `results.json`, a figure (`confusion_matrix.png` or `scatter.png`), the
+feature cache (`feature_cache/`) and the probe exported as an `OceanSARForImageClassification` folder (`model/`).
+Run it under `accelerate launch -m training.probe ...` to embed with several processes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from oceansar_hf import (
+    TASKS,
+    TENGEOP_CLASSES,
+    OceanSARConfig,
+    OceanSARForImageClassification,
+    OceanSARImageProcessor,
+    OceanSARModel,
+    from_released_resnet,
+)
+from training.features import FeatureSet, cache_key, extract_features, extract_or_load, folder_fingerprint
+from training.probes.data import TASK_TARGETS, ProbeData, build_probe_data
+from training.probes.export import export_probe
+from training.probes.knn import knn_classify, knn_evaluate
+from training.probes.linear import LinearProbe, fit_logistic_probe, fit_ridge_probe
+from training.probes.metrics import classification_metrics, regression_metrics
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["ProbeConfig", "knn_evaluate", "load_backbone", "main", "run_probe"]
+
+EXPORT_CHECK_SAMPLES = 16
+
+
+@dataclass
+class ProbeConfig:
+    """Arguments of `python -m training.probe`."""
+
+    model: str = field(
+        metadata={"help": "Model folder (OceanSAR or released transformers-ResNet format), or random:BACKBONE."}
+    )
+    task: str = field(metadata={"help": "tengeop (10-class accuracy), wave (Hs, m) or wind (speed, m/s)."})
+    data: str = field(default="synthetic", metadata={"help": "synthetic, tengeop:DIR or table:FILE."})
+    output: str | None = field(default=None, metadata={"help": "Output folder (default: outputs/probe-<task>)."})
+    batch_size: int = field(default=64, metadata={"help": "Images per forward pass when extracting features."})
+    num_train: list[int] | None = field(
+        default=None,
+        metadata={
+            "help": "Training-set size(s); several values give a label-efficiency curve (details.by_num_train), the "
+            "largest gives the headline metrics. Default: 2000 (synthetic) or the whole split."
+        },
+    )
+    num_val: int | None = field(default=None, metadata={"help": "Validation size (default 500 synthetic, or all)."})
+    num_test: int | None = field(default=None, metadata={"help": "Test size (default 500 synthetic, or all)."})
+    image_size: int | None = field(
+        default=None, metadata={"help": "Synthetic vignette side (px); default: the processor's size."}
+    )
+    seed: int = field(default=0, metadata={"help": "Synthetic archive seeds / file split shuffle seed."})
+    split_fractions: list[float] = field(
+        default_factory=lambda: [0.8, 0.05, 0.15],
+        metadata={"help": "Train/val/test fractions for tengeop:DIR and table:FILE data."},
+    )
+    k: int = field(default=20, metadata={"help": "k-NN neighbours (TenGeoP)."})
+    temperature: float = field(default=0.07, metadata={"help": "k-NN vote temperature T (TenGeoP)."})
+    class_balanced: bool = field(
+        default=True, metadata={"help": "Inverse-frequency class weights in the logistic probe's loss."}
+    )
+    num_workers: int = field(default=0, metadata={"help": "DataLoader workers reading images."})
+    cache: bool = field(default=True, metadata={"help": "Reuse / write cached features under OUTPUT/feature_cache."})
+    export: bool = field(default=True, metadata={"help": "Export the probe as a model folder under OUTPUT/model."})
+    cpu: bool = field(default=False, metadata={"help": "Run on CPU even when a GPU is available."})
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; valid tasks: {sorted(TASKS)}")
+        if self.num_train is not None and (not self.num_train or min(self.num_train) < 1):
+            raise ValueError(f"num_train must be positive sizes, got {self.num_train}")
+        if self.output is None:
+            self.output = f"outputs/probe-{self.task}"
+
+
+# --------------------------------------------------------------------------------------------------- model
+
+
+def load_backbone(
+    spec: str, image_size: int | None = None, seed: int = 0
+) -> tuple[OceanSARModel, OceanSARImageProcessor, str]:
+    """(backbone in eval mode, image processor, fingerprint for the feature cache) from a model spec.
+
+    `spec`: a folder in this package's format (backbone or head; the head's classifier is dropped), a folder in the
+    released transformers-ResNet format (`model_type == "resnet"`), or `random:BACKBONE` (random weights, `seed`).
+    The processor is the folder's `preprocessor_config.json`, else `OceanSARImageProcessor` defaults at the model's
+    image size (with a warning: normalisation constants then come from the synthetic archive).
+    """
+    if spec.startswith("random:"):
+        backbone = spec.split(":", 1)[1]
+        torch.manual_seed(seed)
+        model = OceanSARModel(OceanSARConfig(backbone=backbone, image_size=image_size or 256)).eval()
+        return model, OceanSARImageProcessor(size=model.config.image_size), f"{spec}:seed={seed}:size={image_size}"
+    folder = Path(spec)
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"--model {spec}: no config.json; expected a model folder or random:BACKBONE")
+    if json.loads(config_file.read_text()).get("model_type") == "resnet":
+        model = from_released_resnet(folder, image_size=image_size or 256)
+    else:
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained(folder)
+    if isinstance(model, OceanSARForImageClassification):
+        model = model.oceansar
+    if not isinstance(model, OceanSARModel):
+        raise TypeError(f"--model {spec} loads as {type(model).__name__}; expected an OceanSAR backbone")
+    if (folder / "preprocessor_config.json").is_file():
+        processor = OceanSARImageProcessor.from_pretrained(folder)
+    else:
+        logger.warning(
+            "%s has no preprocessor_config.json: using OceanSARImageProcessor defaults (size %d, fixed mean/std of the "
+            "synthetic archive). Save the processor used in training next to the model.",
+            folder,
+            model.config.image_size,
+        )
+        processor = OceanSARImageProcessor(size=image_size or model.config.image_size)
+    return model.eval(), processor, folder_fingerprint(folder)
+
+
+# ---------------------------------------------------------------------------------------------------- probes
+
+
+def _split_features(
+    config: ProbeConfig,
+    data: ProbeData,
+    model: OceanSARModel,
+    processor: OceanSARImageProcessor,
+    fingerprint: str,
+    accelerator: Any,
+) -> dict[str, FeatureSet]:
+    cache_dir = Path(config.output) / "feature_cache"
+    features = {}
+    for name, split in data.splits.items():
+        key = cache_key(fingerprint, split.description, split.all_indices(), processor)
+        features[name] = extract_or_load(
+            model,
+            split.dataset,
+            cache_dir / name if config.cache else None,
+            key,
+            indices=split.indices,
+            processor=processor,
+            batch_size=config.batch_size,
+            accelerator=accelerator,
+            num_workers=config.num_workers,
+            desc=f"{name} features",
+        )
+    return features
+
+
+def _labelled(feature_set: FeatureSet, target: str) -> tuple[FeatureSet, int]:
+    """Rows with a known target (label >= 0 or a finite value) and the number of rows dropped."""
+    values = feature_set.target(target)
+    known = values >= 0 if target == "label" else np.isfinite(values)
+    return feature_set.select(known), int((~known).sum())
+
+
+def _train_subsets(train: FeatureSet, sizes: Sequence[int], seed: int) -> list[tuple[int, FeatureSet]]:
+    """Nested random training subsets, one per requested size (clipped to the available rows), smallest first."""
+    order = np.random.default_rng(seed).permutation(len(train))
+    subsets = []
+    for size in sorted(set(sizes)):
+        if size > len(train):
+            logger.warning("num_train %d > %d labelled training samples; using all", size, len(train))
+        subsets.append((min(size, len(train)), train.select(np.sort(order[:size]))))
+    return subsets
+
+
+def _classification(config: ProbeConfig, train: FeatureSet, val: FeatureSet, test: FeatureSet, sizes: Sequence[int]):
+    num_classes = len(TENGEOP_CLASSES)
+    curve, probe, metrics, knn = [], None, {}, 0.0
+    for size, subset in _train_subsets(train, sizes, config.seed):
+        probe = fit_logistic_probe(
+            subset.features,
+            subset.labels["label"],
+            val.features,
+            val.labels["label"],
+            num_classes,
+            class_balanced=config.class_balanced,
+        )
+        metrics = classification_metrics(probe.predict(test.features), test.labels["label"], num_classes)
+        knn_predictions = knn_classify(
+            subset.features, subset.labels["label"], test.features, config.k, config.temperature, num_classes
+        )
+        knn = float((knn_predictions.numpy() == test.labels["label"]).mean())
+        curve.append({"num_train": size, "accuracy": metrics["accuracy"], "knn_accuracy": knn})
+    headline = {"accuracy": metrics["accuracy"], "knn_accuracy": knn}
+    details = {
+        "class_names": list(TENGEOP_CLASSES),
+        "balanced_accuracy": metrics["balanced_accuracy"],
+        "per_class_accuracy": dict(zip(TENGEOP_CLASSES, metrics["per_class_accuracy"], strict=True)),
+        "support": metrics["support"],
+        "confusion_matrix": metrics["confusion_matrix"],
+        "knn": {"k": config.k, "temperature": config.temperature},
+        "chance_accuracy": 1.0 / num_classes,
+    }
+    return probe, headline, details, curve
+
+
+def _regression(config: ProbeConfig, train: FeatureSet, val: FeatureSet, test: FeatureSet, sizes: Sequence[int]):
+    target = TASK_TARGETS[config.task]
+    curve, probe, metrics, baseline = [], None, {}, 0.0
+    for size, subset in _train_subsets(train, sizes, config.seed):
+        probe = fit_ridge_probe(subset.features, subset.labels[target], val.features, val.labels[target])
+        metrics = regression_metrics(probe.predict(test.features), test.labels[target])
+        baseline = float(np.sqrt(np.mean((test.labels[target] - subset.labels[target].mean()) ** 2)))
+        curve.append({"num_train": size, "rmse": metrics["rmse"], "mae": metrics["mae"], "bias": metrics["bias"]})
+    headline = {"rmse": metrics["rmse"], "mae": metrics["mae"], "bias": metrics["bias"]}
+    details = {
+        "target": target,
+        "r2": metrics["r2"],
+        "pearson": metrics["pearson"],
+        "baseline_rmse_train_mean": baseline,
+        "test_target_mean": float(test.labels[target].mean()),
+        "test_target_std": float(test.labels[target].std()),
+    }
+    return probe, headline, details, curve
+
+
+def _check_export(
+    exported: OceanSARForImageClassification,
+    probe: LinearProbe,
+    test: FeatureSet,
+    dataset: Any,
+    processor: OceanSARImageProcessor,
+    accelerator: Any,
+) -> float:
+    """Largest |exported logits - probe outputs| over a few test images (should be ~1e-5, float32 rounding)."""
+
+    class _Logits(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = exported
+
+        def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+            return self.head(pixel_values=pixel_values).logits
+
+    wrapper = _Logits().to(accelerator.device if accelerator is not None else "cpu")
+    indices = test.indices[:EXPORT_CHECK_SAMPLES].numpy()
+    logits = extract_features(wrapper, dataset, indices, processor, progress=False, desc="export check")
+    rows = np.searchsorted(test.indices.numpy(), logits.indices.numpy())
+    expected = probe.outputs(test.features[torch.as_tensor(rows)])
+    return float((logits.features.double() - expected).abs().max())
+
+
+def _figure(config: ProbeConfig, output: Path, details: dict, probe: LinearProbe, test: FeatureSet) -> str:
+    from training.probes.plots import plot_confusion_matrix, plot_regression_scatter
+
+    name = Path(config.model).name or config.model
+    if config.task == "tengeop":
+        path = plot_confusion_matrix(
+            details["confusion_matrix"],
+            TENGEOP_CLASSES,
+            output / "confusion_matrix.png",
+            f"TenGeoP linear probe, {name}",
+        )
+    else:
+        target = TASK_TARGETS[config.task]
+        quantity = "significant wave height" if config.task == "wave" else "wind speed"
+        path = plot_regression_scatter(
+            test.labels[target],
+            probe.predict(test.features),
+            output / "scatter.png",
+            quantity,
+            TASKS[config.task]["unit"],
+            f"{quantity} ridge probe, {name}",
+        )
+    return path.name
+
+
+def run_probe(config: ProbeConfig, accelerator: Any = None) -> dict[str, Any] | None:
+    """Extract features, fit the probes, write results.json, the figure and the exported model.
+
+    Returns the results dict on the main process (None on the others).
+    """
+    model, processor, fingerprint = load_backbone(config.model, config.image_size, config.seed)
+    if accelerator is not None:
+        model.to(accelerator.device)
+    sizes = {
+        "train": max(config.num_train) if config.num_train else None,
+        "val": config.num_val,
+        "test": config.num_test,
+    }
+    image_size = config.image_size or processor.size["height"]
+    data = build_probe_data(config.data, config.task, image_size, sizes, config.seed, config.split_fractions)
+    features = _split_features(config, data, model, processor, fingerprint, accelerator)
+    if accelerator is not None and not accelerator.is_main_process:
+        return None
+    target = TASK_TARGETS[config.task]
+    labelled, dropped = {}, {}
+    for name, feature_set in features.items():
+        if target not in feature_set.labels:
+            raise ValueError(f"the {name} split of {config.data!r} has no {target!r} values for task {config.task!r}")
+        labelled[name], dropped[name] = _labelled(feature_set, target)
+        if len(labelled[name]) == 0:
+            raise ValueError(f"the {name} split of {config.data!r} has no sample with a known {target!r}")
+    train, val, test = labelled["train"], labelled["val"], labelled["test"]
+    train_sizes = config.num_train or [len(train)]
+    fit = _classification if config.task == "tengeop" else _regression
+    probe, metrics, details, curve = fit(config, train, val, test, train_sizes)
+    output = Path(config.output)
+    output.mkdir(parents=True, exist_ok=True)
+    details.update(
+        {
+            "num_samples": {name: len(fs) for name, fs in labelled.items()},
+            "num_train_used": curve[-1]["num_train"],
+            "skipped_corrupt": {name: fs.n_skipped for name, fs in features.items()},
+            "skipped_corrupt_names": [name for fs in features.values() for name in fs.skipped],
+            "skipped_records": data.skipped_records,
+            "dropped_without_target": dropped,
+            "sweep": probe.sweep,
+            "chosen": probe.chosen,
+            "by_num_train": curve,
+            "feature_dim": int(train.features.shape[1]),
+            "image_size": image_size,
+            "figure": _figure(config, output, details, probe, test),
+        }
+    )
+    if config.export:
+        exported = export_probe(model, probe, config.task, output / "model", processor)
+        details["export_dir"] = "model"
+        details["export_max_abs_diff"] = _check_export(
+            exported, probe, test, data.splits["test"].dataset, processor, accelerator
+        )
+    results = {
+        "task": config.task,
+        "model": config.model,
+        "dataset": {"name": data.name, "split": "test", "num_samples": len(test), "synthetic": data.synthetic},
+        "metrics": metrics,
+        "units": TASKS[config.task].get("unit"),
+        "details": {**details, "config": asdict(config)},
+    }
+    (output / "results.json").write_text(json.dumps(results, indent=2))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """CLI entry point: parse arguments, run the probe, print the headline metrics."""
+    from accelerate import Accelerator
+    from transformers import HfArgumentParser
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    (config,) = HfArgumentParser(ProbeConfig).parse_args_into_dataclasses(
+        args=list(sys.argv[1:] if argv is None else argv)
+    )
+    accelerator = Accelerator(cpu=config.cpu)
+    results = run_probe(config, accelerator)
+    if results is not None:
+        print(json.dumps({"task": results["task"], "metrics": results["metrics"], "output": config.output}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
