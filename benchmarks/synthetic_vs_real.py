@@ -9,6 +9,7 @@ shown in dB with a per-image 1-99 % percentile stretch. Usage:
 from __future__ import annotations
 
 import argparse
+import io
 from pathlib import Path
 
 import matplotlib
@@ -20,7 +21,7 @@ from PIL import Image
 
 from training.data.synthetic import CLASS_NAMES, NUM_CLASSES, SyntheticArchiveConfig, balanced_split
 
-REAL_DIR = Path("/work/shared/data/s1-wv-quicklooks")
+REAL_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "s1-wv-quicklooks"
 DEFAULT_OUT = Path(__file__).resolve().parent / "figures" / "synthetic_vs_real.png"
 
 
@@ -78,7 +79,10 @@ def main(argv: list[str] | None = None) -> Path:
     )
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=100)
+    plt.close(fig)
+    Image.open(buffer).convert("L").save(args.out, optimize=True)  # greyscale: a third of the RGBA size
     print(f"wrote {args.out}")
     return args.out
 

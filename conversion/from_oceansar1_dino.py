@@ -117,10 +117,17 @@ class TorchvisionLayoutResNet(nn.Module):
             setattr(self, f"layer{index + 1}", nn.Sequential(*blocks))
 
     @classmethod
-    def from_state_dict(cls, state: Mapping[str, torch.Tensor]) -> TorchvisionLayoutResNet:
-        """The architecture that `state` (torchvision names) describes, with those weights loaded strictly."""
+    def from_state_dict(cls, state: Mapping[str, torch.Tensor], what: str = "the backbone") -> TorchvisionLayoutResNet:
+        """The architecture that `state` (torchvision names) describes, with those weights, in eval mode.
+
+        Every tensor must be there with the right shape (`ConversionError` names the others), except BatchNorm
+        `num_batches_tracked` counters (unused in eval), which are set to 0 when absent.
+        """
         model = cls(**_architecture(state))
-        model.load_state_dict(state, strict=True)
+        expected = model.state_dict()
+        counters = [k for k in expected if k.endswith(BATCH_NORM_COUNTER)]
+        check_state_dict(expected, state, f"{what} (torchvision names)", optional=counters)
+        model.load_state_dict({**{k: expected[k] for k in counters}, **state}, strict=True)
         return model.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -289,8 +296,8 @@ def convert(
     ensure_writable(Path(output_dir), overwrite)
     backbone, found = find_backbone(read_checkpoint(checkpoint), branch)
     print(f"found {found}")
-    model = to_oceansar(backbone)  # refuses missing, unexpected and mis-shaped tensors by name
-    reference = TorchvisionLayoutResNet.from_state_dict({**_counters_for(backbone), **backbone})
+    reference = TorchvisionLayoutResNet.from_state_dict(backbone, f"the {branch} backbone")
+    model = to_oceansar(backbone)
     return write_verified_folder(
         model,
         processor or OceanSARImageProcessor(),
@@ -301,16 +308,6 @@ def convert(
         overwrite=overwrite,
         what=f"OceanSAR-1 {branch} backbone vs torchvision-layout reference",
     )
-
-
-def _counters_for(backbone: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Zero `num_batches_tracked` counters for every BatchNorm of `backbone` (identified by its running_mean)."""
-    suffix = "running_mean"
-    return {
-        k[: -len(suffix)] + BATCH_NORM_COUNTER: torch.tensor(0, dtype=torch.long)
-        for k in backbone
-        if k.endswith(suffix)
-    }
 
 
 def build_parser() -> argparse.ArgumentParser:

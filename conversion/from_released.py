@@ -75,8 +75,10 @@ def convert(
     folder = locate(source)
     try:
         model = from_released_resnet(folder)
-    except Exception as error:  # missing files, mismatched tensors, unreadable safetensors (its own error type)
+    except (OSError, ValueError) as error:  # missing files, mismatched tensors (named in the message)
         raise ConversionError(f"{folder}: {error}") from error
+    except Exception as error:  # safetensors has its own error type for truncated or garbage files
+        raise ConversionError(f"{folder}: the weights are not a readable safetensors file ({error}).") from error
     reference = load_released(folder)
     return write_verified_folder(
         model,

@@ -44,14 +44,14 @@ def resolve_checkpoint(path: str | Path) -> Path:
     path = Path(path)
     if not path.is_dir():
         raise ConversionError(f"{path} is not a folder; expected <output_dir>/checkpoints/checkpoint-<step>/.")
-    if (path / "oceansar_config.json").is_file():
+    if CHECKPOINT_NAME.match(path.name) or (path / "oceansar_config.json").is_file():
         return path
     parent = path / "checkpoints" if (path / "checkpoints").is_dir() else path
     steps = {int(m.group(1)): p for p in parent.iterdir() if p.is_dir() and (m := CHECKPOINT_NAME.match(p.name))}
     if not steps:
         raise ConversionError(
-            f"{path} is neither a checkpoint folder (no oceansar_config.json) nor a folder of checkpoint-<step>/ "
-            "folders."
+            f"{path} is neither a checkpoint folder (checkpoint-<step>/ or one with oceansar_config.json) nor a run "
+            "folder holding checkpoint-<step>/ folders."
         )
     latest = steps[max(steps)]
     print(f"using the latest checkpoint {latest}")

@@ -9,7 +9,8 @@ Probe results JSON (written by the probes, validated exactly):
 `{"task": "tengeop"|"wave"|"wind", "model": str, "dataset": {"name": str, "split": str, "num_samples": int,
 "synthetic": bool}, "metrics": {"accuracy": float, "knn_accuracy": float (optional)} for tengeop or
 {"rmse": float, "mae": float, "bias": float} for wave/wind, "units": "m"|"m/s"|null}`.
-Accuracies are fractions in [0, 1]; regression metrics are in `units` (null for TenGeoP).
+Accuracies are fractions in [0, 1]; regression metrics are in `units` (null for TenGeoP). An optional top-level
+`"details"` object (what `training.probe` adds: curves, confusion matrix, config) is accepted and not used.
 
     python -m conversion.model_card --folder exported/oceansar-demo --kind base --repo-id me/oceansar-demo \\
         --results probes/tengeop.json probes/wave.json probes/wind.json --training-config outputs/demo/config.yaml
@@ -22,7 +23,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -96,7 +97,7 @@ METRIC_NAMES = {
     "knn_accuracy": "k-NN accuracy",
     "rmse": "RMSE",
     "mae": "MAE",
-    "bias": "bias (mean signed error)",
+    "bias": "bias (mean prediction − truth)",
 }
 PAPER_RESNET50 = {"tengeop": "75.5 % accuracy", "wave": "0.63 m RMSE", "wind": "1.62 m/s RMSE"}
 """Linear-probe results of the released OceanSAR-1 ResNet50 (Kerdreux et al. 2025, model cards), on real data."""
@@ -143,7 +144,7 @@ class ProbeResults:
     def from_dict(cls, data: Any, source: str = "results") -> ProbeResults:
         """Validate `data` against the schema; `CardError` names the offending field and what was expected."""
 
-        def fail(message: str) -> None:
+        def fail(message: str) -> NoReturn:
             raise CardError(f"{source}: {message}")
 
         def keys(obj: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> None:
@@ -154,7 +155,7 @@ class ProbeResults:
             if unknown := sorted(set(obj) - required - optional):
                 fail(f"{where} has unknown keys {unknown} (allowed: {sorted(required | optional)}).")
 
-        keys(data, "the results", {"task", "model", "dataset", "metrics", "units"})
+        keys(data, "the results", {"task", "model", "dataset", "metrics", "units"}, {"details"})
         task = data["task"]
         if task not in METRICS:
             fail(f"task must be one of {sorted(METRICS)}, got {task!r}.")
@@ -259,6 +260,18 @@ def data_caveat(results: list[ProbeResults]) -> str:
     return "The evaluation numbers above were measured on real Sentinel-1 WV data (see the table for the splits)."
 
 
+def _size_text(resize_mode: str, size: dict[str, int]) -> str:
+    height, width = size.get("height"), size.get("width")
+    if resize_mode == "resize":
+        return (
+            f"the whole image is resized to {height} × {width} pixels (a 20 km WV vignette then has pixels of "
+            f"about {20_000 / height:.0f} m)"
+        )
+    if resize_mode == "center_crop":
+        return f"a central {height} × {width} crop at the native pixel spacing (smaller images are resized up first)"
+    return "kept as given (the model accepts any size)"
+
+
 def input_specification(processor: dict[str, Any]) -> str:
     """Markdown bullets describing the input the model expects, read from `preprocessor_config.json`."""
     kind = processor.get("input_kind", "amplitude")
@@ -281,8 +294,7 @@ def input_specification(processor: dict[str, Any]) -> str:
             "are clipped first.",
             f"- Missing pixels: non-finite values{f' and {nodata:g}' if nodata is not None else ''} are replaced by "
             "the image median.",
-            f"- Size: {processor.get('resize_mode', 'resize')} to {size.get('height')} × {size.get('width')} pixels "
-            "(about 50 m pixels for a full WV vignette).",
+            f"- Size: {_size_text(processor.get('resize_mode', 'resize'), size)}.",
             f"- Normalisation: {norm_text}.",
             "- Model input `pixel_values`: float32 (B, 1, H, W). Always use the bundled image processor; do not "
             "repeat the channel to RGB.",
@@ -290,10 +302,38 @@ def input_specification(processor: dict[str, Any]) -> str:
     )
 
 
-def training_section(training_config: str | Path | None) -> str:
-    """The training configuration as a YAML block, or a note that it was not provided."""
+def _pruning_text(config: dict[str, Any]) -> str:
+    if not config.get("pruning"):
+        return "- Dynamic dataset pruning: **disabled** in this run (`pruning: false`); plain DINO on all images."
+    settings = [
+        f"{label} {config[key]}"
+        for key, label in (
+            ("pruning_warmup_epochs", "warm-up epochs"),
+            ("pruning_every_epochs", "re-drawn every (epochs)"),
+            ("pruning_rho", "kept fraction ρ"),
+            ("pruning_eta", "η"),
+        )
+        if key in config
+    ]
+    return "- Dynamic dataset pruning: **enabled**" + (f" ({', '.join(settings)})." if settings else ".")
+
+
+def training_section(training_config: str | Path | None, exported: dict[str, Any] | None = None) -> str:
+    """Markdown: where the weights come from (`oceansar_training` in config.json), pruning on/off, the full config.
+
+    `training_config` is the run's YAML/JSON (e.g. `<output_dir>/config.yaml`), shown in a collapsible block.
+    """
+    lines = []
+    if exported:
+        step = f"optimisation step {exported.get('global_step', '?')} (epoch {exported.get('epoch', '?')})"
+        scores = {k: v for k, v in exported.items() if k not in ("global_step", "epoch", "dataset")}
+        lines.append(
+            f"- Weights exported at {step} of a run on the `{exported.get('dataset', '?')}` data"
+            + (f"; last evaluation: {', '.join(f'{k} = {v}' for k, v in scores.items())}." if scores else ".")
+        )
     if training_config is None:
-        return "The exact training configuration was not attached to this card."
+        lines.append("- The exact training configuration was not attached to this card.")
+        return "\n".join(lines)
     path = Path(training_config)
     try:
         config = yaml.safe_load(path.read_text())
@@ -301,8 +341,14 @@ def training_section(training_config: str | Path | None) -> str:
         raise CardError(f"{path}: cannot read the training configuration ({error}).") from error
     if not isinstance(config, dict):
         raise CardError(f"{path}: the training configuration must be a mapping, got {type(config).__name__}.")
+    if "pruning" in config:
+        lines.append(_pruning_text(config))
     dumped = yaml.safe_dump(config, sort_keys=False).strip()
-    return f"Configuration used (`{path.name}`):\n\n```yaml\n{dumped}\n```"
+    lines.append(
+        f"\n<details>\n<summary>Configuration used (<code>{path.name}</code>)</summary>\n\n```yaml\n{dumped}\n```\n\n"
+        "</details>"
+    )
+    return "\n".join(lines)
 
 
 def render_card(
@@ -344,7 +390,7 @@ def render_card(
             dataset_split=r.split,
             metric_type=name,
             metric_value=value,
-            metric_name=METRIC_NAMES[name] + (f" ({r.units})" if r.units else ""),
+            metric_name=METRIC_NAMES[name].split(" (")[0] + (f" [{r.units}]" if r.units else ""),
         )
         for r in results
         for name, value in r.metrics.items()
@@ -368,6 +414,7 @@ def render_card(
         card_data,
         template_path=str(template),
         repo_id=repo_id,
+        model_name=model_name,
         architecture_name=ARCHITECTURE_NAMES.get(backbone, backbone),
         num_parameters=f"{_num_parameters(folder) / 1e6:.1f} M",
         num_features=config["hidden_sizes"][-1] if config.get("architecture") == "resnet" else config["hidden_size"],
@@ -375,7 +422,7 @@ def render_card(
         input_kind=processor.get("input_kind", "amplitude"),
         class_names=list((config.get("id2label") or {}).values()),
         input_spec=input_specification(processor),
-        training=training_section(training_config),
+        training=training_section(training_config, config.get("oceansar_training")),
         evaluation=evaluation_table(results),
         limitations=data_caveat(results),
         paper_result=PAPER_RESNET50.get(kind),

@@ -95,13 +95,16 @@ class KNNEvaluationCallback(TrainerCallback):
     Uses `training.probe`'s k-NN (the same code as the offline probes) on a labelled bank and a class-balanced test set.
     """
 
-    def __init__(self, train_set: Any, test_set: Any, every_epochs: int, k: int, temperature: float) -> None:
+    def __init__(
+        self, train_set: Any, test_set: Any, every_epochs: int, k: int, temperature: float, num_workers: int = 0
+    ) -> None:
         self.train_set, self.test_set = train_set, test_set
         self.every_epochs, self.k, self.temperature = every_epochs, k, temperature
+        self.num_workers = num_workers
         self.history: list[dict[str, float]] = []
 
     def evaluate(self, trainer: Trainer) -> dict[str, float]:
-        from training.probe import knn_evaluate
+        from training.probes.knn import knn_evaluate
 
         metrics = knn_evaluate(
             trainer.teacher_backbone,
@@ -111,9 +114,16 @@ class KNNEvaluationCallback(TrainerCallback):
             accelerator=trainer.accelerator,
             k=self.k,
             temperature=self.temperature,
+            num_workers=self.num_workers,
         )
-        self.history.append({"epoch": trainer.state.epoch, **metrics})
+        self.history.append({"epoch": trainer.state.epoch, "step": trainer.state.global_step, **metrics})
         return metrics
+
+    def on_train_begin(self, trainer: Trainer) -> None:
+        """At step 0, evaluate the randomly initialised teacher: the baseline of the same run."""
+        if self.every_epochs and trainer.state.global_step == 0:
+            metrics = trainer.evaluate(self.evaluate)
+            trainer.state.metrics["knn_accuracy_at_init"] = metrics["knn_accuracy"]
 
     def on_epoch_end(self, trainer: Trainer) -> None:
         last_epoch = trainer.state.epoch + 1 == trainer.config.run.epochs
@@ -162,9 +172,9 @@ def plot_training_curves(metrics_path: Path, out_path: Path, out_dim: int) -> No
     twin.plot(steps, [r["momentum"] for r in train], color="tab:orange", label="teacher momentum")
     axes[2].set_title("schedules")
     if evals:
-        axes[3].plot([r["epoch"] + 1 for r in evals], [100 * r["knn_accuracy"] for r in evals], marker="o")
-    axes[3].set_title("k-NN accuracy (%)")
-    axes[3].set_xlabel("epoch")
+        axes[3].plot([r["step"] for r in evals], [100 * r["knn_accuracy"] for r in evals], marker="o")
+    axes[3].set_title("k-NN accuracy (%) of the teacher")
+    axes[3].set_xlabel("step")
     for ax in axes[:3]:
         ax.set_xlabel("step")
         ax.legend(fontsize=8)

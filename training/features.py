@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from oceansar_hf import OceanSARImageProcessor
 from training.data import collate_samples
 from training.inputs import ModelInputs
-from training.pruning.distributed import gather_features
+from training.pruning.distributed import deduplicate_by_index, gather_features
 
 logger = logging.getLogger(__name__)
 
@@ -177,6 +177,7 @@ def extract_features(
         batch_size=batch_size,
         num_workers=num_workers,
         collate_fn=collate_samples,
+        pin_memory=torch.device(device).type == "cuda",
     )
     is_main = accelerator is None or accelerator.is_main_process
     features, rows, columns, skipped = [], [], [], []
@@ -203,12 +204,15 @@ def extract_features(
     local = torch.cat(features) if features else torch.zeros(0, width)
     local_rows = torch.cat(rows) if rows else torch.zeros(0, dtype=torch.long)
     local_columns = torch.cat(columns) if columns else torch.zeros(0, len(LABEL_KEYS), dtype=torch.float64)
-    gathered, order = gather_features(local, local_rows)
-    gathered_columns, _ = gather_features(local_columns, local_rows)
-    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
-        shards: list[list[str]] = [[] for _ in range(dist.get_world_size())]
+    if world > 1:  # collectives only when the caller asked for a multi-process pass
+        gathered, order = gather_features(local, local_rows)
+        gathered_columns, _ = gather_features(local_columns, local_rows)
+        shards: list[list[str]] = [[] for _ in range(world)]
         dist.all_gather_object(shards, skipped)
         skipped = [name for shard in shards for name in shard]
+    else:
+        gathered, order = deduplicate_by_index(local, local_rows)
+        gathered_columns, _ = deduplicate_by_index(local_columns, local_rows)
     n_skipped = int(wanted.size - order.shape[0])
     if n_skipped:
         shown = ", ".join(skipped[:5]) + (" ..." if len(skipped) > 5 else "")

@@ -40,6 +40,7 @@ def build_callbacks(config: PretrainConfig) -> list[TrainerCallback]:
                 every_epochs=run.eval_every_epochs,
                 k=run.knn_k,
                 temperature=run.knn_temperature,
+                num_workers=config.data.num_workers,
             )
         )
     callbacks.append(MetricsLogger(out / "metrics.jsonl"))

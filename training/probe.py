@@ -179,16 +179,21 @@ def _labelled(feature_set: FeatureSet, target: str) -> tuple[FeatureSet, int]:
 
 def _train_subsets(train: FeatureSet, sizes: Sequence[int], seed: int) -> list[tuple[int, FeatureSet]]:
     """Nested random training subsets, one per requested size (clipped to the available rows), smallest first."""
+    if max(sizes) > len(train):
+        logger.warning("num_train %s: only %d labelled training samples; sizes clipped", list(sizes), len(train))
     order = np.random.default_rng(seed).permutation(len(train))
-    subsets = []
-    for size in sorted(set(sizes)):
-        if size > len(train):
-            logger.warning("num_train %d > %d labelled training samples; using all", size, len(train))
-        subsets.append((min(size, len(train)), train.select(np.sort(order[:size]))))
-    return subsets
+    clipped = sorted({min(size, len(train)) for size in sizes})
+    return [(size, train.select(np.sort(order[:size]))) for size in clipped]
 
 
-def _classification(config: ProbeConfig, train: FeatureSet, val: FeatureSet, test: FeatureSet, sizes: Sequence[int]):
+FitResult = tuple[LinearProbe, dict[str, float], dict[str, Any], list[dict[str, float]]]
+"""A task's fitted probe (largest training size), headline metrics, details and label-efficiency curve."""
+
+
+def _classification(
+    config: ProbeConfig, train: FeatureSet, val: FeatureSet, test: FeatureSet, sizes: Sequence[int]
+) -> FitResult:
+    """Logistic probe and weighted k-NN for every training size; metrics of the largest."""
     num_classes = len(TENGEOP_CLASSES)
     curve, probe, metrics, knn = [], None, {}, 0.0
     for size, subset in _train_subsets(train, sizes, config.seed):
@@ -219,7 +224,10 @@ def _classification(config: ProbeConfig, train: FeatureSet, val: FeatureSet, tes
     return probe, headline, details, curve
 
 
-def _regression(config: ProbeConfig, train: FeatureSet, val: FeatureSet, test: FeatureSet, sizes: Sequence[int]):
+def _regression(
+    config: ProbeConfig, train: FeatureSet, val: FeatureSet, test: FeatureSet, sizes: Sequence[int]
+) -> FitResult:
+    """Ridge probe for every training size; metrics of the largest, and the RMSE of predicting the train mean."""
     target = TASK_TARGETS[config.task]
     curve, probe, metrics, baseline = [], None, {}, 0.0
     for size, subset in _train_subsets(train, sizes, config.seed):
@@ -265,27 +273,26 @@ def _check_export(
     return float((logits.features.double() - expected).abs().max())
 
 
-def _figure(config: ProbeConfig, output: Path, details: dict, probe: LinearProbe, test: FeatureSet) -> str:
+def _figure(
+    config: ProbeConfig, output: Path, metrics: dict, details: dict, probe: LinearProbe, test: FeatureSet
+) -> str:
     from training.probes.plots import plot_confusion_matrix, plot_regression_scatter
 
     name = Path(config.model).name or config.model
     if config.task == "tengeop":
+        title = f"TenGeoP linear probe, {name}: accuracy {100 * metrics['accuracy']:.1f} % (N={len(test)})"
         path = plot_confusion_matrix(
-            details["confusion_matrix"],
-            TENGEOP_CLASSES,
-            output / "confusion_matrix.png",
-            f"TenGeoP linear probe, {name}",
+            details["confusion_matrix"], TENGEOP_CLASSES, output / "confusion_matrix.png", title
         )
     else:
-        target = TASK_TARGETS[config.task]
+        target, unit = TASK_TARGETS[config.task], TASKS[config.task]["unit"]
         quantity = "significant wave height" if config.task == "wave" else "wind speed"
+        title = (
+            f"{quantity} ridge probe, {name}\nRMSE {metrics['rmse']:.2f} {unit}, bias {metrics['bias']:+.2f} {unit} "
+            f"(N={len(test)})"
+        )
         path = plot_regression_scatter(
-            test.labels[target],
-            probe.predict(test.features),
-            output / "scatter.png",
-            quantity,
-            TASKS[config.task]["unit"],
-            f"{quantity} ridge probe, {name}",
+            test.labels[target], probe.predict(test.features), output / "scatter.png", quantity, unit, title
         )
     return path.name
 
@@ -335,7 +342,7 @@ def run_probe(config: ProbeConfig, accelerator: Any = None) -> dict[str, Any] | 
             "by_num_train": curve,
             "feature_dim": int(train.features.shape[1]),
             "image_size": image_size,
-            "figure": _figure(config, output, details, probe, test),
+            "figure": _figure(config, output, metrics, details, probe, test),
         }
     )
     if config.export:

@@ -211,7 +211,9 @@ class Trainer:
 
     def _build_models(self) -> None:
         model_args, dino = self.config.model, self.config.dino
-        backbone = OceanSARModel(OceanSARConfig(backbone=model_args.backbone, image_size=model_args.image_size))
+        # The model's native size is that of the global crops (ViT position embeddings); other sizes interpolate.
+        config = OceanSARConfig(backbone=model_args.backbone, image_size=self.config.augment.global_crop_size)
+        backbone = OceanSARModel(config)
         if backbone.config.architecture == "resnet" and backbone.config.channels_last:
             backbone.to(memory_format=torch.channels_last)
         head = DINOHead(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields, replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,8 @@ import torch
 from PIL import Image
 
 from oceansar_hf import OceanSARImageProcessor
+from tests.conftest import QUICKLOOK_DIR as QUICKLOOKS
 from training.augment import MultiCropAugmentation, MultiCropConfig
-
-QUICKLOOKS = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "s1-wv-quicklooks"
 
 # Identity-like setting: whole image, square box, no flips/turns/jitter/blur; tests switch on one thing at a time.
 PLAIN = MultiCropConfig(
@@ -230,8 +228,7 @@ def load_quicklooks(count: int, side: int) -> torch.Tensor:
     """Real S1 WV quicklooks through the project's processor (zero first row as no-data, dB, resize, fixed mean/std
     fitted on them) → (count, 1, side, side): the kind of batch training feeds to the augmentation."""
     paths = sorted(QUICKLOOKS.glob("*.png"))[:count]
-    if len(paths) < count:
-        pytest.skip(f"real quicklooks not found in {QUICKLOOKS}")
+    assert len(paths) == count, f"real quicklooks missing from {QUICKLOOKS}"
     arrays = [np.asarray(Image.open(path).convert("L")) for path in paths]
     processor = OceanSARImageProcessor(nodata_value=0, size=side).fit_normalization(arrays)
     return processor(arrays, return_tensors="pt")["pixel_values"]

@@ -14,6 +14,7 @@ import tifffile
 import torch
 from PIL import Image
 
+from tests.conftest import QUICKLOOK_DIR
 from training.data import (
     CLASS_NAMES,
     CorruptSampleError,
@@ -28,8 +29,6 @@ from training.data import (
     collate_samples,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-QUICKLOOK_DIRS = [p / "shared" / "data" / "s1-wv-quicklooks" for p in (REPO, REPO.parent)]
 # two open-ocean WV1 scenes, the sea-ice scene and one WV2 scene
 QUICKLOOK_NAMES = (
     "s1a-wv1-QL-vv-20190302t112956-20190302t112959-026158-02eb64-043.png",
@@ -40,10 +39,9 @@ QUICKLOOK_NAMES = (
 
 
 def real_quicklooks() -> list[Path]:
-    for folder in QUICKLOOK_DIRS:
-        if folder.is_dir():
-            return [folder / name for name in QUICKLOOK_NAMES]
-    pytest.skip(f"real quicklooks not found in {QUICKLOOK_DIRS}")
+    paths = [QUICKLOOK_DIR / name for name in QUICKLOOK_NAMES]
+    assert all(p.is_file() for p in paths), f"real quicklooks missing from {QUICKLOOK_DIR}"
+    return paths
 
 
 def centre_crop(image: np.ndarray, size: int = 64) -> np.ndarray:
@@ -244,7 +242,6 @@ def test_skip_corrupt_and_collate_count_and_name_skipped_samples(mixed_folder: P
     with pytest.warns(CorruptSampleWarning, match="b_garbage.npy"):
         assert restored[1] is None
     assert restored[0]["index"] == 0
-    collate_samples([None])  # clear this thread's pending names
 
 
 def test_skip_corrupt_through_a_multiprocess_dataloader(mixed_folder: Path) -> None:

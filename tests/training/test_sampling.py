@@ -15,6 +15,7 @@ from training.pruning.sampling import (
     balanced_hierarchical_sample,
     cluster_size_summary,
     draw_subset,
+    flat_sizes,
     label_entropy,
     select_from_archive,
 )
@@ -67,6 +68,14 @@ def test_balanced_budget_extremes_and_errors():
         balanced_budget(sizes, 11, rng)
     with pytest.raises(ValueError, match="non-negative integers"):
         balanced_budget(np.array([1.5, 2.0]), 1, rng)
+
+
+def test_flat_sizes_count_raw_points_under_each_cluster(skewed_levels):
+    x, _, levels = skewed_levels
+    sizes = flat_sizes(levels)
+    top_of_point = levels[1].assignment[levels[0].assignment].numpy()
+    assert np.array_equal(sizes[1], np.bincount(top_of_point, minlength=8))
+    assert sizes[0].sum() == sizes[1].sum() == len(x)
 
 
 def test_balanced_sampling_flattens_skewed_classes(skewed_levels):

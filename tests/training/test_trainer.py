@@ -166,3 +166,18 @@ def test_two_process_accelerate_launch_and_fresh_load(tmp_path):
     )
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert loaded.stdout.strip() == "(1, 256)"
+
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "training" / "configs"
+
+
+@pytest.mark.parametrize("name", ["demo", "resnet50", "vit_small_patch16", "vit_small_patch8", "vit_base_patch8"])
+def test_shipped_configs_parse_and_build_their_backbone(name):
+    from oceansar_hf import OceanSARConfig
+
+    config = parse_config(["--config", str(CONFIG_DIR / f"{name}.yaml")])
+    assert config.model.backbone == name if name != "demo" else config.model.backbone == "resnet_tiny"
+    backbone = OceanSARConfig(backbone=config.model.backbone, image_size=config.augment.global_crop_size)
+    assert backbone.num_channels == 1
+    assert config.augment.global_crop_size <= config.model.image_size
+    assert config.pruning.pruning, "every shipped config runs the paper's dynamic pruning"

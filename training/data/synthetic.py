@@ -182,6 +182,10 @@ def swell_contrast_db(wave_height: float, incidence_deg: float) -> float:
 # ------------------------------------------------------------------------------------------- random fields
 
 
+_MESO_CYCLES = 3
+"""Highest frequency (cycles per frame) of the mesoscale σ0 variation."""
+
+
 class _Grid:
     """Pixel and rfft2 frequency grids for one image size (frequencies in cycles per pixel)."""
 
@@ -198,10 +202,6 @@ class _Grid:
         weights = 1.0 / (1.0 + cycles[:, None] ** 2 + cycles[None, :] ** 2)
         weights[_MESO_CYCLES, _MESO_CYCLES] = 0.0
         self.low_weights = weights.astype(np.float32)
-
-
-_MESO_CYCLES = 3
-"""Highest frequency (cycles per frame) of the mesoscale σ0 variation."""
 
 
 def _mesoscale_field(rng: np.random.Generator, grid: _Grid) -> np.ndarray:

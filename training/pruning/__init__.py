@@ -16,6 +16,7 @@ from training.pruning.sampling import (
     balanced_hierarchical_sample,
     cluster_size_summary,
     draw_subset,
+    flat_sizes,
     label_entropy,
     select_from_archive,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "cluster_size_summary",
     "deduplicate_by_index",
     "draw_subset",
+    "flat_sizes",
     "gather_features",
     "hierarchical_kmeans",
     "kmeans",

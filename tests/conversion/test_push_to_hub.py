@@ -1,0 +1,244 @@
+"""Publishing: refusals, the dry-run folder (fresh-process load), and the upload at the HTTP edge (no network)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+
+import httpx2
+import pytest
+import torch
+from huggingface_hub import set_client_factory
+from huggingface_hub.utils._http import default_client_factory
+
+import conversion.push_to_hub as push_module
+from conversion.model_card import load_results, write_card
+from conversion.push_to_hub import main
+from conversion.verify import model_outputs
+from tests.conversion import TEST_SIZE, export_folder, probe_results, write_json
+
+UPLOADED = {
+    "README.md",
+    "config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "configuration_oceansar.py",
+    "modeling_oceansar.py",
+    "image_processing_oceansar.py",
+}
+TOKEN = "hf_TestOnlySecretToken0123456789abcdef"
+
+
+@pytest.fixture
+def exported(tmp_path):
+    """An exported wave head with its model card, plus a file that must not be uploaded; (folder, model)."""
+    path = tmp_path / "export"
+    model = export_folder(path, "wave")
+    results = load_results(write_json(tmp_path / "wave.json", probe_results("wave")))
+    write_card(path, "wave", "me/oceansar-wave", results=[results], base_model="me/oceansar")
+    (path / "notes.txt").write_text("training notes")
+    return path, model
+
+
+@pytest.fixture
+def folder(exported):
+    return exported[0]
+
+
+def refused(argv: list[str]) -> str:
+    with pytest.raises(SystemExit) as error:
+        main(argv)
+    return str(error.value.code)
+
+
+FRESH_LOAD = textwrap.dedent(
+    """
+    import sys, torch
+    from transformers import AutoModel, AutoModelForImageClassification
+    folder, x_path, out_path = sys.argv[1:]
+    x = torch.load(x_path)
+    backbone = AutoModel.from_pretrained(folder, trust_remote_code=True).eval()
+    head = AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True).eval()
+    assert "oceansar_hf" not in sys.modules, "the oceansar_hf package was imported"
+    with torch.no_grad():
+        torch.save({"logits": head(x).logits, "pooled": backbone(x).pooler_output}, out_path)
+    """
+)
+
+
+def test_dry_run_writes_exactly_the_upload_folder(exported, tmp_path, capsys):
+    folder, model = exported
+    preview = tmp_path / "preview"
+    assert main([str(folder), "--repo-id", "me/oceansar-wave", "--dry-run", str(preview)]) == 0
+    out = capsys.readouterr().out
+    assert {p.name for p in preview.iterdir()} == UPLOADED
+    for name in UPLOADED:
+        assert (preview / name).read_bytes() == (folder / name).read_bytes()
+        assert f"  {name}  (" in out
+    assert "not uploaded: notes.txt" in out and "no network used" in out
+    assert (
+        "loads as OceanSARModel, OceanSARForImageClassification, OceanSARImageProcessor with trust_remote_code "
+        "in a fresh process"
+    ) in out
+
+    x = torch.randn(2, 1, TEST_SIZE, TEST_SIZE)
+    torch.save(x, tmp_path / "x.pt")
+    env = {**os.environ, "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", FRESH_LOAD, str(preview), str(tmp_path / "x.pt"), str(tmp_path / "out.pt")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    result = torch.load(tmp_path / "out.pt")
+    torch.testing.assert_close(result["logits"], model_outputs(model, x), rtol=0, atol=1e-5)
+    torch.testing.assert_close(result["pooled"], model_outputs(model.oceansar, x), rtol=0, atol=1e-5)
+
+    assert "already exists and is not empty" in refused([str(folder), "--repo-id", "a/b", "--dry-run", str(preview)])
+
+
+@pytest.mark.parametrize("name", ["pytorch_model.bin", "weights.pth", "ckpt.pth.tar", "features.pkl", "last.ckpt"])
+def test_pickle_weights_are_refused(folder, tmp_path, name):
+    (folder / name).write_bytes(b"\x80\x04pickle")
+    message = refused([str(folder), "--repo-id", "me/x", "--dry-run", str(tmp_path / "preview")])
+    assert f"contains pickle weights ['{name}']" in message
+    assert not (tmp_path / "preview").exists()
+
+
+def test_broken_cards_and_missing_files_are_refused(folder, tmp_path):
+    argv = [str(folder), "--repo-id", "me/x", "--dry-run", str(tmp_path / "preview")]
+    readme = folder / "README.md"
+    text = readme.read_text()
+    readme.write_text("---\nlicense: [apache-2.0\ntags: {\n---\n# broken\n")
+    assert "the model card metadata does not parse" in refused(argv)
+    readme.write_text(text.replace("license: apache-2.0\n", ""))
+    assert "the card metadata lacks ['license']" in refused(argv)
+    readme.unlink()
+    assert "is missing ['README.md']" in refused(argv)
+    readme.write_text(text)
+    (folder / "modeling_oceansar.py").unlink()
+    assert "is missing ['modeling_oceansar.py']" in refused(argv)
+    assert not (tmp_path / "preview").exists()
+
+
+def test_folder_that_does_not_load_is_refused(folder, tmp_path):
+    (folder / "modeling_oceansar.py").write_text("raise ImportError('broken model code')\n")
+    message = refused([str(folder), "--repo-id", "me/x", "--dry-run", str(tmp_path / "preview")])
+    assert "does not load with AutoModel.from_pretrained(folder, trust_remote_code=True)" in message
+    assert "broken model code" in message
+    assert not (tmp_path / "preview").exists() and list(tmp_path.glob(".preview*")) == []
+
+
+class FakeHub:
+    """The Hub's HTTP API as far as create_repo / create_branch / upload_folder use it; records every request."""
+
+    PULL_REQUEST = {
+        "title": "Add wave head",
+        "num": 1,
+        "author": {"name": "me"},
+        "createdAt": "2026-01-01T00:00:00.000Z",
+        "status": "draft",
+        "repo": {"name": "me/oceansar-wave", "type": "model"},
+        "isPullRequest": True,
+        "events": [],
+        "changes": {"base": "refs/heads/main"},
+        "filesWithConflicts": [],
+    }
+
+    def __init__(self) -> None:
+        self.requests: list[httpx2.Request] = []
+
+    def __call__(self, request: httpx2.Request) -> httpx2.Response:
+        request.read()
+        self.requests.append(request)
+        path = request.url.path
+        if path == "/api/repos/create":
+            return httpx2.Response(200, json={"url": "https://huggingface.co/me/oceansar-wave"})
+        if path == "/api/validate-yaml":
+            return httpx2.Response(200, json={})
+        if "/branch/" in path:
+            return httpx2.Response(200, json={})
+        if path.endswith("/discussions") and request.method == "POST":  # upload_folder(create_pr=True): draft PR
+            return httpx2.Response(200, json={"num": 1})
+        if path.endswith("/discussions/1"):
+            return httpx2.Response(200, json=self.PULL_REQUEST)
+        if "/preupload/" in path:
+            files = json.loads(request.content)["files"]
+            return httpx2.Response(
+                200,
+                json={"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]},
+            )
+        if "/commit/" in path:
+            return httpx2.Response(
+                200,
+                json={"commitUrl": "https://huggingface.co/me/oceansar-wave/commit/" + "c" * 40, "commitOid": "c" * 40},
+            )
+        return httpx2.Response(404, json={"error": f"unexpected request {request.method} {path}"})
+
+    def find(self, fragment: str, method: str = "POST") -> httpx2.Request:
+        matches = [r for r in self.requests if fragment in r.url.path and r.method == method]
+        assert len(matches) == 1, [str(r.url) for r in self.requests]
+        return matches[0]
+
+
+@pytest.fixture
+def hub(monkeypatch):
+    fake = FakeHub()
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(fake)))
+    yield fake
+    set_client_factory(default_client_factory)
+
+
+@pytest.mark.parametrize("mode", ["branch", "pull-request"])
+def test_upload_sends_exactly_the_checked_folder(folder, tmp_path, hub, monkeypatch, capfd, caplog, mode):
+    checked = []
+    monkeypatch.setattr(
+        push_module, "check_loads", lambda path: checked.append({p.name for p in path.iterdir()}) or "OceanSARModel"
+    )
+    caplog.set_level(logging.DEBUG)
+    flags = ["--revision", "dev"] if mode == "branch" else ["--create-pr"]
+    argv = [str(folder), "--repo-id", "me/oceansar-wave", "--private", "--commit-message", "Add wave head", *flags]
+    assert main(argv) == 0
+
+    assert checked == [UPLOADED]
+    create = json.loads(hub.find("/api/repos/create").content)
+    assert create == {"name": "oceansar-wave", "organization": "me", "visibility": "private", "type": "model"}
+    if mode == "branch":
+        hub.find("/api/models/me/oceansar-wave/branch/dev")
+        commit = hub.find("/api/models/me/oceansar-wave/commit/dev")
+    else:
+        assert not [r for r in hub.requests if "/branch/" in r.url.path]
+        assert hub.find("/preupload/main").url.params["create_pr"] == "1"
+        pull_request = json.loads(hub.find("/api/models/me/oceansar-wave/discussions").content)
+        assert pull_request["title"] == "Add wave head"
+        commit = hub.find("/api/models/me/oceansar-wave/commit/refs/pr/1")
+    lines = [json.loads(line) for line in commit.content.decode().splitlines()]
+    assert lines[0] == {"key": "header", "value": {"summary": "Add wave head", "description": ""}}
+    sent = {line["value"]["path"]: base64.b64decode(line["value"]["content"]) for line in lines[1:]}
+    assert set(sent) == UPLOADED
+    for name, content in sent.items():
+        assert content == (folder / name).read_bytes()
+    assert all(r.headers["authorization"] == f"Bearer {TOKEN}" for r in hub.requests)
+
+    captured = capfd.readouterr()
+    expected_url = "discussions/1" if mode == "pull-request" else "commit/" + "c" * 40
+    assert f"uploaded 7 files: https://huggingface.co/me/oceansar-wave/{expected_url}" in captured.out
+    assert TOKEN not in captured.out + captured.err + caplog.text
+    assert not any(TOKEN.encode() in p.read_bytes() for p in tmp_path.rglob("*") if p.is_file())
+
+
+def test_upload_refusals_before_any_request(folder, hub, monkeypatch):
+    argv = [str(folder), "--repo-id", "me/x"]
+    assert "cannot target --revision 'dev'" in refused([*argv, "--create-pr", "--revision", "dev"])
+    monkeypatch.setattr(push_module, "get_token", lambda: None)
+    assert "no Hugging Face token: set HF_TOKEN or run `hf auth login`" in refused(argv)
+    assert hub.requests == []
