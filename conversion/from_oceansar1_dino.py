@@ -207,23 +207,33 @@ def _torchvision_name(key: str) -> str:
 def find_backbone(checkpoint: Any, branch: str = "teacher") -> tuple[dict[str, torch.Tensor], str]:
     """The `branch` backbone's tensors renamed to torchvision names (conv1, bn1, layer1..4), and where they were.
 
-    Accepts the state dict at the top level or under any `WRAPPER_KEYS` entry (two levels deep), with or without
-    a DistributedDataParallel `module.` prefix.
+    Accepts the state dict at the top level or under any `WRAPPER_KEYS` entry (two levels deep), with any one outer
+    prefix before `<branch>_backbone.backbone.` (DistributedDataParallel's `module.`, Lightning's `model.`, ...).
     """
     if branch not in BRANCHES:
         raise ValueError(f"branch must be one of {BRANCHES}, got {branch!r}.")
-    prefix = f"{branch}_backbone.backbone."
+    marker = f"{branch}_backbone.backbone."
     searched = []
     for where, tensors in _tensor_maps(checkpoint):
-        tensors = {k.removeprefix("module."): v for k, v in tensors.items()}
-        backbone = {_torchvision_name(k[len(prefix) :]): v for k, v in tensors.items() if k.startswith(prefix)}
+        backbone, prefixes = {}, set()
+        for key, value in tensors.items():
+            outer, found, name = key.partition(marker)
+            if found:
+                backbone[_torchvision_name(name)] = value
+                prefixes.add(outer)
         searched.append(f"{where} ({len(tensors)} tensors, e.g. {sorted(tensors)[:3]})")
+        if len(prefixes) > 1:
+            raise ConversionError(f"'{marker}*' tensors in {where} sit under several prefixes {sorted(prefixes)}.")
         if backbone:
-            groups = sorted({k.split(".", 1)[0] for k in tensors})
-            return backbone, f"{len(backbone)} {branch} backbone tensors in {where} (groups there: {groups})"
+            (outer,) = prefixes
+            groups = sorted({k[len(outer) :].split(".", 1)[0] for k in tensors if k.startswith(outer)})
+            return backbone, (
+                f"{len(backbone)} {branch} backbone tensors in {where} under prefix {outer + marker!r} "
+                f"(groups there: {groups})"
+            )
     top = sorted(map(str, checkpoint))[:20] if isinstance(checkpoint, Mapping) else type(checkpoint).__name__
     raise ConversionError(
-        f"no '{prefix}*' tensors found. Top-level entries: {top}; tensor maps searched: {searched or 'none'}."
+        f"no '*{marker}*' tensors found. Top-level entries: {top}; tensor maps searched: {searched or 'none'}."
     )
 
 

@@ -152,12 +152,12 @@ def stage(folder: str | Path, destination: Path) -> list[str]:
     try:
         for name in files:
             shutil.copy2(folder / name, staged / name)
-        model_class = check_loads(staged)
+        loaded = check_loads(staged)
         move_into_place(staged, destination, overwrite=False)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    print(f"checked: loads as {model_class} with trust_remote_code in a fresh process; card metadata parses")
+    print(f"checked: loads as {loaded} with trust_remote_code in a fresh process; card metadata parses")
     if left_out:
         print(f"not uploaded: {', '.join(left_out)}")
     return files
@@ -192,7 +192,11 @@ def push(
         destination = Path(dry_run)
         ensure_writable(destination, overwrite=False)
         files = stage(folder, destination)
-        print(f"dry run: would upload {len(files)} files from {destination} to {repo_id} (no network used):")
+        target = "a pull request" if create_pr else f"branch {revision or 'main'}"
+        print(
+            f"dry run: would upload {len(files)} files from {destination} to {repo_id} ({target}, "
+            f"{'private' if private else 'default visibility'}, commit message {message!r}; no network used):"
+        )
         _list(destination, files)
         return None
     if not get_token():

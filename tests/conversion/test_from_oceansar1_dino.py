@@ -65,9 +65,10 @@ def test_key_mapping():
         (lambda s: s, ""),
         (lambda s: {"state_dict": s, "epoch": 164}, "module."),
         (lambda s: {"model": s, "knn": 73.15}, ""),
+        (lambda s: {"state_dict": s, "hyper_parameters": {"lr": 0.03}}, "model."),
         (lambda s: {"student": {"model": s}}, "module."),
     ],
-    ids=["top-level", "state_dict-ddp", "model", "student-model-ddp"],
+    ids=["top-level", "state_dict-ddp", "model", "lightning", "student-model-ddp"],
 )
 def test_teacher_by_default_in_plausible_wrappers(tmp_path, capsys, wrap, prefix):
     state, backbones = dino_state(SMALL, prefix)
@@ -75,6 +76,7 @@ def test_teacher_by_default_in_plausible_wrappers(tmp_path, capsys, wrap, prefix
     assert main([str(tmp_path / "ckpt.pth.tar"), str(tmp_path / "out"), "--verify-size", "64"]) == 0
     out = capsys.readouterr().out
     assert f"found {len(backbones['teacher'].state_dict())} teacher backbone tensors" in out and "'teacher_head'" in out
+    assert f"under prefix '{prefix}teacher_backbone.backbone.'" in out
     assert "vs torchvision-layout reference: max |source - converted| = " in out
     exported = OceanSARModel.from_pretrained(tmp_path / "out")
     x = torch.randn(2, 1, 48, 80)
@@ -135,7 +137,11 @@ def test_mismatched_checkpoints_are_refused_by_name(tmp_path):
         {"state_dict": {k.replace("backbone.backbone", "encoder"): v for k, v in state.items()}}, tmp_path / "a.pth"
     )
     message = refused([str(tmp_path / "a.pth"), str(tmp_path / "out")])
-    assert "no 'teacher_backbone.backbone.*' tensors found" in message and "['state_dict']" in message
+    assert "no '*teacher_backbone.backbone.*' tensors found" in message and "['state_dict']" in message
+
+    mixed = {**state, "module.teacher_backbone.backbone.0.weight": state["teacher_backbone.backbone.0.weight"]}
+    torch.save(mixed, tmp_path / "mixed.pth")
+    assert "sit under several prefixes ['', 'module.']" in refused([str(tmp_path / "mixed.pth"), str(tmp_path / "out")])
 
     del state["teacher_backbone.backbone.4.0.bn2.running_var"]
     state["teacher_backbone.backbone.5.1.conv2.weight"] = torch.zeros(8, 8, 1, 1)

@@ -80,7 +80,10 @@ def test_dry_run_writes_exactly_the_upload_folder(exported, tmp_path, capsys):
     for name in UPLOADED:
         assert (preview / name).read_bytes() == (folder / name).read_bytes()
         assert f"  {name}  (" in out
-    assert "not uploaded: notes.txt" in out and "no network used" in out
+    assert "not uploaded: notes.txt" in out
+    assert (
+        "to me/oceansar-wave (branch main, default visibility, commit message 'Upload export with oceansar-hf'" in out
+    )
     assert (
         "loads as OceanSARModel, OceanSARForImageClassification, OceanSARImageProcessor with trust_remote_code "
         "in a fresh process"
@@ -205,13 +208,14 @@ def test_upload_sends_exactly_the_checked_folder(folder, tmp_path, hub, monkeypa
         push_module, "check_loads", lambda path: checked.append({p.name for p in path.iterdir()}) or "OceanSARModel"
     )
     caplog.set_level(logging.DEBUG)
-    flags = ["--revision", "dev"] if mode == "branch" else ["--create-pr"]
-    argv = [str(folder), "--repo-id", "me/oceansar-wave", "--private", "--commit-message", "Add wave head", *flags]
+    flags = ["--revision", "dev", "--private"] if mode == "branch" else ["--create-pr"]
+    argv = [str(folder), "--repo-id", "me/oceansar-wave", "--commit-message", "Add wave head", *flags]
     assert main(argv) == 0
 
     assert checked == [UPLOADED]
     create = json.loads(hub.find("/api/repos/create").content)
-    assert create == {"name": "oceansar-wave", "organization": "me", "visibility": "private", "type": "model"}
+    visibility = {"visibility": "private"} if mode == "branch" else {}  # no --private: the Hub's default
+    assert create == {"name": "oceansar-wave", "organization": "me", "type": "model", **visibility}
     if mode == "branch":
         hub.find("/api/models/me/oceansar-wave/branch/dev")
         commit = hub.find("/api/models/me/oceansar-wave/commit/dev")

@@ -29,16 +29,6 @@ from training.probes import knn_accuracy, knn_evaluate
 SIZE = 32
 
 
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """One intra-op thread while these tests run: the tensors are tiny, and with pytest-xdist on 2 shared cores
-    extra threads only contend (the tests ran ~2.5x slower without this). Restored afterwards."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def tiny_model(seed: int = 0) -> OceanSARModel:
     torch.manual_seed(seed)
     return OceanSARModel(OceanSARConfig(backbone="resnet_tiny", image_size=SIZE)).eval()

@@ -16,7 +16,6 @@ import torch
 from transformers import AutoModelForImageClassification, ResNetConfig, ResNetModel
 
 from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARImageProcessor, OceanSARModel
-from tests.training.test_features import single_thread  # noqa: F401  (module-wide fixture)
 from training.data import SyntheticArchiveConfig, SyntheticWVArchive, balanced_split
 from training.probe import load_backbone, main
 from training.probes.data import build_probe_data

@@ -14,7 +14,6 @@ from oceansar_hf import (
     OceanSARImageProcessor,
     OceanSARModel,
 )
-from tests.training.test_features import single_thread  # noqa: F401  (module-wide fixture)
 from training.probes import (
     Standardizer,
     classification_metrics,
