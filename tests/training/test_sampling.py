@@ -124,6 +124,7 @@ def test_select_from_archive_maps_back_to_archive_indices():
     config = SelectionConfig(rho=0.05, n_clusters=(20, 4), n_iters=5, n_resampling_steps=(1, 1), sample_size=(10, 2))
     selection = select_from_archive(features, subset, archive_size, config, seed=0)
     assert selection.target == 1000 and not selection.clipped
+    assert set(selection.timings) == {"clustering_s", "sampling_s"} and min(selection.timings.values()) >= 0
     assert selection.indices.size == 1000 and np.isin(selection.indices, subset).all()
     assert np.unique(selection.indices).size == 1000
     again = select_from_archive(features, subset, archive_size, config, seed=0)

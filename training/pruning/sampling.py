@@ -7,7 +7,8 @@ Key design decisions (the paper's exact choices are unknown, see reference notes
   outside U are never embedded, so they cannot be assigned to clusters; the selection is therefore drawn from U only.
   The target is ``round(ρ·|D|)`` points of the *whole* archive, so ``subset_size`` must be ≥ ρ·|D| (the useful range
   is a few times ρ·|D|: the larger U is relative to the target, the more the balanced sampling can prune). If U is
-  smaller than the target, the whole of U is kept and a warning is logged (:attr:`Selection.clipped`).
+  smaller than the target, the whole of U is kept and a warning is logged (:attr:`Selection.clipped`). Every pruning
+  round should draw a new U (new seed, :func:`draw_subset`), so samples left out of one round's U can enter later.
 * **Balanced hierarchical sampling** (Vo et al. 2024): the budget is split as evenly as possible over the top-level
   clusters (small clusters taken whole, see :func:`balanced_budget`), then recursively over each cluster's children
   using their flat sizes (number of points under them), down to the level-1 clusters of points.
@@ -20,6 +21,7 @@ Key design decisions (the paper's exact choices are unknown, see reference notes
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -172,12 +174,14 @@ class Selection:
         target: requested number of points, ``round(ρ·|D|)``.
         clipped: True when U was smaller than the target and all of U was kept.
         levels: the hierarchical clustering of U (positions are rows of the features, not archive indices).
+        timings: wall-clock seconds, ``clustering_s`` (normalisation + hierarchical k-means) and ``sampling_s``.
     """
 
     indices: np.ndarray
     target: int
     clipped: bool
     levels: list[LevelResult]
+    timings: dict[str, float]
 
 
 def draw_subset(archive_size: int, subset_size: int, rng: np.random.Generator) -> np.ndarray:
@@ -225,6 +229,7 @@ def select_from_archive(
             target,
             features.shape[0],
         )
+    start = time.perf_counter()
     x = torch.nn.functional.normalize(features.float(), dim=1) if config.normalize else features
     levels = hierarchical_kmeans(
         x,
@@ -234,8 +239,10 @@ def select_from_archive(
         sample_size=config.sample_size,
         generator=seed,
     )
+    clustered = time.perf_counter()
     positions = balanced_hierarchical_sample(levels, min(target, x.shape[0]), config.eta, np.random.default_rng(seed))
-    return Selection(archive_indices[positions], target, clipped, levels)
+    timings = {"clustering_s": clustered - start, "sampling_s": time.perf_counter() - clustered}
+    return Selection(archive_indices[positions], target, clipped, levels, timings)
 
 
 def cluster_size_summary(sizes: np.ndarray) -> dict[str, float]:
