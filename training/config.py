@@ -108,7 +108,11 @@ class RunArguments:
     save_every_steps: int = field(default=0, metadata={"help": "Also checkpoint every N steps (0 = off)."})
     keep_last: int = field(default=2, metadata={"help": "Checkpoints kept on disk (older ones are deleted)."})
     resume: str | None = field(
-        default=None, metadata={"help": "'latest' (newest complete checkpoint in output_dir) or a checkpoint path."}
+        default=None,
+        metadata={
+            "help": "'latest' (newest complete checkpoint in output_dir), 'auto' (latest if any, else start: for "
+            "requeued cluster jobs) or a checkpoint path."
+        },
     )
     stop_after_steps: int | None = field(
         default=None, metadata={"help": "Stop (as if interrupted) after this global step; for tests and debugging."}

@@ -97,15 +97,18 @@ def has_accelerator() -> bool:
     return torch.cuda.is_available() or torch.backends.mps.is_available() or torch.xpu.is_available()
 
 
-def find_checkpoint(output_dir: Path, resume: str) -> Path:
-    """`resume` = "latest" (newest complete checkpoint in `output_dir/checkpoints`) or a checkpoint directory."""
-    if resume != "latest":
+def find_checkpoint(output_dir: Path, resume: str) -> Path | None:
+    """`resume` = "latest" (newest complete checkpoint in `output_dir/checkpoints`), "auto" (the same, or None when
+    there is none yet: a fresh start, for jobs that are requeued) or a checkpoint directory."""
+    if resume not in ("latest", "auto"):
         path = Path(resume)
         if not (path / "trainer_state.json").is_file():
             raise FileNotFoundError(f"{path} is not a complete checkpoint (no trainer_state.json)")
         return path
     candidates = sorted((output_dir / "checkpoints").glob(f"{CHECKPOINT_PREFIX}*"))
     complete = [c for c in candidates if (c / "trainer_state.json").is_file()]
+    if not complete and resume == "auto":
+        return None
     if not complete:
         raise FileNotFoundError(f"--resume latest: no complete checkpoint under {output_dir / 'checkpoints'}")
     return complete[-1]
@@ -337,8 +340,8 @@ class Trainer:
         """Run (or resume) training; returns the final exported model folder (None when stopped early)."""
         run = self.config.run
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        if run.resume:
-            checkpoint = find_checkpoint(self.output_dir, run.resume)
+        checkpoint = find_checkpoint(self.output_dir, run.resume) if run.resume else None
+        if checkpoint is not None:
             self.accelerator.load_state(str(checkpoint))
             logger.info("resumed from %s at step %d", checkpoint, self.state.global_step)
         if self.accelerator.trackers == [] and self.accelerator.log_with:

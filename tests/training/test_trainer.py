@@ -121,6 +121,13 @@ def test_corrupt_files_are_skipped_and_counted(tmp_path):
     assert (out / "final_model" / "model.safetensors").is_file()
 
 
+def test_resume_auto_starts_fresh_without_checkpoint_and_latest_refuses(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(FileNotFoundError, match="no complete checkpoint"):
+        run([*tiny_config(tmp_path, epochs=1, output_dir=str(out)), "--resume", "latest"])
+    assert run([*tiny_config(tmp_path, epochs=1, output_dir=str(out)), "--resume", "auto"]) == out / "final_model"
+
+
 def test_empty_archive_stops_at_start(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(ValueError, match="empty"):

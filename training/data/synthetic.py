@@ -27,19 +27,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-CLASS_NAMES: tuple[str, ...] = (
-    "pure ocean waves",
-    "wind streaks",
-    "micro convective cells",
-    "rain cells",
-    "biological slicks",
-    "sea ice",
-    "icebergs",
-    "low wind area",
-    "atmospheric front",
-    "oceanic front",
-)
-"""The ten TenGeoP-SARwv phenomena; the class id is the position in this tuple."""
+from oceansar_hf.tasks import TENGEOP_CLASSES as CLASS_NAMES  # the class id is the position in this tuple
 
 NUM_CLASSES = len(CLASS_NAMES)
 PURE_OCEAN_WAVES = CLASS_NAMES.index("pure ocean waves")
