@@ -14,13 +14,15 @@ An epoch is a fixed number of steps (`training/sampler.py`), so every arm sees e
 Each exported teacher (`<arm>/final_model`) is then probed on frozen features: a labelled heavy-tailed bank (the
 probe's training split), a heavy-tailed validation split (choice of the logistic weight decay) and a class-balanced
 test set (`training.probes.data.build_probe_data("synthetic", "tengeop", ...)`, seeds distinct from the training
-archive). Reported: weighted k-NN (k = 20, T = 0.07) and logistic-probe accuracy, overall and on the 3 classes of
-smallest archive weight; wall time per arm and the pruning overhead from `pruning/pruning_log.jsonl`; the in-training
-k-NN curve from each arm's `metrics.jsonl`; the share of rare classes in each arm's training set.
+archive). Reported: weighted k-NN (k = 20, T = 0.07; with the heavy-tailed bank, and with a class-balanced bank of the
+same size, since a heavy-tailed bank's votes almost never name a rare class) and logistic-probe accuracy, overall and on
+the 3 classes of smallest archive weight; wall time per arm and the pruning overhead from `pruning/pruning_log.jsonl`;
+the in-training k-NN curve from each arm's `metrics.jsonl`; the share of rare classes in each arm's training set.
 
     OMP_NUM_THREADS=1 python benchmarks/pruning_experiment.py --quick          # < 2 min CPU smoke run
-    OMP_NUM_THREADS=1 python benchmarks/pruning_experiment.py                  # the experiment (~15-20 min, 2 cores)
+    OMP_NUM_THREADS=1 python benchmarks/pruning_experiment.py                  # the experiment (~13 min, 2 cores)
     python benchmarks/pruning_experiment.py --seeds 0 1 2 --epochs 12          # several seeds, longer
+    python benchmarks/pruning_experiment.py --reuse                            # re-probe trained arms only
 
 Writes `benchmarks/results/pruning_experiment.json` and `benchmarks/figures/pruning_experiment.png` (with --quick:
 into --output-dir instead) and prints a markdown table.
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import platform
 import sys
@@ -43,7 +46,7 @@ import torch
 
 from training.callbacks import TrainerCallback
 from training.config import PretrainConfig, parse_config
-from training.data import SyntheticArchiveConfig
+from training.data import SyntheticArchiveConfig, SyntheticWVArchive, balanced_split
 from training.data.synthetic import CLASS_NAMES, NUM_CLASSES
 from training.features import extract_features
 from training.pretrain import build_callbacks
@@ -81,6 +84,7 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "pruning_sample_size": [4, 2],
 }
 """The --quick setting: 32-px vignettes, a 600-image archive, 4 epochs of 4 steps of 16 images."""
+TRAIN_RECORD = "train_record.json"
 ROUND_KEYS = ("round", "epoch", "embedded", "selected", "embed_s", "clustering_s", "sampling_s", "pruning_s",
               "share_of_epoch", "archive_label_entropy", "selected_label_entropy")  # fmt: skip
 """Fields of each `pruning_log.jsonl` record copied into the results."""
@@ -139,7 +143,8 @@ def arm_config(base: Path, arm: str, seed: int, output_dir: Path, overrides: dic
 
 
 def train_arm(config: PretrainConfig, arm: str) -> dict[str, Any]:
-    """Train one arm; returns its wall times (s) and, for the subset arms, the selection's class histogram."""
+    """Train one arm; returns (and writes to `<output_dir>/train_record.json`) its exported model folder, wall times
+    (s), images seen and, for the random arm, the class histogram of its selection."""
     callbacks = build_callbacks(config)
     subset = None
     if arm == "random":
@@ -165,7 +170,19 @@ def train_arm(config: PretrainConfig, arm: str) -> dict[str, Any]:
         record["selected_class_histograms"] = [
             np.bincount(archive_labels[subset.selection], minlength=NUM_CLASSES).tolist()
         ]
+    (Path(config.run.output_dir) / TRAIN_RECORD).write_text(json.dumps(record, indent=2))
     return record
+
+
+def trained_or_train(config: PretrainConfig, arm: str, reuse: bool) -> dict[str, Any]:
+    """With `reuse`, the record of an arm already trained in its output folder (evaluation only); else `train_arm`."""
+    saved = Path(config.run.output_dir) / TRAIN_RECORD
+    if reuse and saved.is_file():
+        record = json.loads(saved.read_text())
+        if Path(record["final_model"]).is_dir():
+            logger.info("arm %s: reusing the trained model %s", arm, record["final_model"])
+            return {**record, "reused": True}
+    return train_arm(config, arm)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -191,34 +208,51 @@ def run_logs(output_dir: Path) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------- evaluation
 
 
-def rare_classes(num: int = NUM_RARE) -> list[int]:
-    """The `num` classes of smallest weight in the archive's class weights (ties: lower class id first)."""
-    weights = np.asarray(SyntheticArchiveConfig().class_weights)
-    return sorted(np.argsort(weights, kind="stable")[:num].tolist())
+def archive_class_weights(config: PretrainConfig) -> tuple[float, ...]:
+    """The training archive's class weights: `synthetic_class_weights`, or the synthetic archive's default skew."""
+    return tuple(config.data.synthetic_class_weights or SyntheticArchiveConfig().class_weights)
+
+
+def rare_classes(weights: tuple[float, ...], num: int = NUM_RARE) -> list[int]:
+    """The `num` classes of smallest weight (ties: lower class id first), sorted by class id."""
+    return sorted(np.argsort(np.asarray(weights), kind="stable")[:num].tolist())
 
 
 def accuracies(predictions: np.ndarray, labels: np.ndarray, rare: list[int]) -> dict[str, Any]:
-    """Overall, rare-class (test samples of a rare class) and per-class accuracy (0..1) of (M,) predictions."""
+    """Overall, rare-class (test samples of a rare class) and per-class accuracy (0..1) of (M,) predictions, with the
+    binomial standard error sqrt(p(1-p)/n) and the number n of test samples of the first two."""
     correct = predictions == labels
     is_rare = np.isin(labels, rare)
     per_class = {CLASS_NAMES[c]: float(correct[labels == c].mean()) for c in range(NUM_CLASSES) if (labels == c).any()}
-    return {"overall": float(correct.mean()), "rare": float(correct[is_rare].mean()), "per_class": per_class}
+    result: dict[str, Any] = {}
+    for name, hits in (("overall", correct), ("rare", correct[is_rare])):
+        p = float(hits.mean())
+        result.update({name: p, f"{name}_se": math.sqrt(p * (1 - p) / len(hits)), f"{name}_n": len(hits)})
+    return {**result, "per_class": per_class}
 
 
-def evaluate_model(folder: str, data: ProbeData, rare: list[int], k: int, temperature: float) -> dict[str, Any]:
-    """Weighted k-NN and logistic-probe accuracies of an exported backbone on the probe splits."""
+def evaluate_model(
+    folder: str, data: ProbeData, balanced_bank: SyntheticWVArchive, rare: list[int], k: int, temperature: float
+) -> dict[str, Any]:
+    """Accuracies of an exported backbone on the class-balanced test split: weighted k-NN with the heavy-tailed probe
+    training split as bank (``knn``) and with a class-balanced bank of the same size (``knn_balanced_bank``), and the
+    logistic probe fitted on the heavy-tailed training split (weight decay chosen on the validation split)."""
     start = time.perf_counter()
     model, processor, _ = load_backbone(folder)
+    sources = {name: (split.dataset, split.indices) for name, split in data.splits.items()}
+    sources["balanced_bank"] = (balanced_bank, None)
     features = {
-        name: extract_features(model, split.dataset, split.indices, processor, progress=False, desc=name)
-        for name, split in data.splits.items()
+        name: extract_features(model, dataset, indices, processor, progress=False, desc=name)
+        for name, (dataset, indices) in sources.items()
     }
-    train, val, test = features["train"], features["val"], features["test"]
-    y_train, y_val, y_test = (fs.target("label") for fs in (train, val, test))
+    train, val, test, bank = (features[name] for name in ("train", "val", "test", "balanced_bank"))
+    y_train, y_val, y_test, y_bank = (fs.target("label") for fs in (train, val, test, bank))
     knn = knn_classify(train.features, y_train, test.features, k, temperature, NUM_CLASSES).numpy()
+    knn_balanced = knn_classify(bank.features, y_bank, test.features, k, temperature, NUM_CLASSES).numpy()
     probe = fit_logistic_probe(train.features, y_train, val.features, y_val, NUM_CLASSES)
     return {
         "knn": accuracies(knn, y_test, rare),
+        "knn_balanced_bank": accuracies(knn_balanced, y_test, rare),
         "linear": accuracies(probe.predict(test.features), y_test, rare),
         "linear_weight_decay": probe.chosen["weight_decay"],
         "num_samples": {name: len(fs) for name, fs in features.items()},
@@ -236,6 +270,8 @@ def rare_share(histograms: list[list[int]], rare: list[int]) -> float:
 METRICS = (
     ("knn_overall", "k-NN overall"),
     ("knn_rare", "k-NN rare"),
+    ("knn_balanced_bank_overall", "k-NN (balanced bank) overall"),
+    ("knn_balanced_bank_rare", "k-NN (balanced bank) rare"),
     ("linear_overall", "linear overall"),
     ("linear_rare", "linear rare"),
 )
@@ -244,11 +280,13 @@ METRICS = (
 def headline(result: dict[str, Any]) -> dict[str, float]:
     """The flat numbers of one (arm, seed) result used in the table and the bar chart."""
     evaluation = result["evaluation"]
+    accuracy = {
+        f"{probe}_{part}": evaluation[probe][part]
+        for probe in ("knn", "knn_balanced_bank", "linear")
+        for part in ("overall", "rare")
+    }
     return {
-        "knn_overall": evaluation["knn"]["overall"],
-        "knn_rare": evaluation["knn"]["rare"],
-        "linear_overall": evaluation["linear"]["overall"],
-        "linear_rare": evaluation["linear"]["rare"],
+        **accuracy,
         "train_s": result["train_s"],
         "pruning_s": result["pruning_s"],
         "rare_share": result["rare_share"],
@@ -264,8 +302,9 @@ def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, float]
     }
 
 
-def markdown_table(summary: dict[str, dict[str, dict[str, float]]], num_seeds: int) -> str:
-    """One row per arm: accuracies (%), training wall time and pruning overhead (s), rare share of the training set."""
+def markdown_table(summary: dict[str, dict[str, dict[str, float]]], num_seeds: int, test_sizes: dict[str, int]) -> str:
+    """One row per arm: accuracies (%), training wall time and pruning overhead (s), rare share of the training set;
+    a footnote gives the largest binomial standard error of one test accuracy (test sizes `{"overall", "rare"}`)."""
 
     def cell(stat: dict[str, float], scale: float, digits: int) -> str:
         text = f"{scale * stat['mean']:.{digits}f}"
@@ -278,11 +317,17 @@ def markdown_table(summary: dict[str, dict[str, dict[str, float]]], num_seeds: i
         cells += [cell(stats["train_s"], 1, 0), cell(stats["pruning_s"], 1, 1)]
         cells.append(cell(stats["rare_share"], 100, 1) + " %")
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    lines.append(
+        f"\nOne test accuracy has a binomial standard error of at most {50 / math.sqrt(test_sizes['overall']):.1f} pp "
+        f"overall (n = {test_sizes['overall']}) and {50 / math.sqrt(test_sizes['rare']):.1f} pp on the rare classes "
+        f"(n = {test_sizes['rare']})" + (f"; ± is the std over {num_seeds} seeds." if num_seeds > 1 else ".")
+    )
     return "\n".join(lines)
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    """Left: grouped bars of the four accuracies per arm (mean ± std over seeds). Right: in-training k-NN curves."""
+    """Left: grouped bars of the six accuracies per arm (error bars: std over seeds, or with one seed the binomial
+    standard error of the test accuracy). Right: the in-training k-NN curves."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -294,20 +339,24 @@ def plot(results: dict[str, Any], path: Path) -> None:
     positions = np.arange(len(METRICS))
     for i, arm in enumerate(arms):
         means = [100 * summary[arm][key]["mean"] for key, _ in METRICS]
-        stds = [100 * summary[arm][key]["std"] for key, _ in METRICS]
+        if len(results["arms"][arm]) > 1:
+            errors = [100 * summary[arm][key]["std"] for key, _ in METRICS]
+        else:  # one seed: the binomial standard error of the test accuracy
+            evaluation = next(iter(results["arms"][arm].values()))["evaluation"]
+            errors = [100 * evaluation[probe][f"{part}_se"] for probe, part in (k.rsplit("_", 1) for k, _ in METRICS)]
         bars.bar(
             positions + (i - (len(arms) - 1) / 2) * width,
             means,
             width,
-            yerr=stds,
+            yerr=errors,
             label=arm,
             color=ARM_COLOURS.get(arm),
             capsize=3,
         )
-        for x, m in zip(positions + (i - (len(arms) - 1) / 2) * width, means, strict=True):
-            bars.text(x, m + 0.5, f"{m:.0f}", ha="center", va="bottom", fontsize=7)
+        for x, m, e in zip(positions + (i - (len(arms) - 1) / 2) * width, means, errors, strict=True):
+            bars.text(x, m + e + 0.3, f"{m:.0f}", ha="center", va="bottom", fontsize=7)
     bars.axhline(100 / NUM_CLASSES, color="black", ls=":", lw=1, label="chance")
-    bars.set_xticks(positions, [name for _, name in METRICS])
+    bars.set_xticks(positions, [name.replace(" (", "\n(").replace(") ", ")\n") for _, name in METRICS], fontsize=8)
     bars.set_ylabel("accuracy on the class-balanced test set (%)")
     rare_names = ", ".join(CLASS_NAMES[c] for c in results["rare_classes"])
     bars.set_title(f"frozen-teacher probes (rare = {rare_names})", fontsize=9)
@@ -362,6 +411,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="probe split sizes (default 1000 250 500; --quick 300 100 200)",
     )
     parser.add_argument("--eval-seed", type=int, default=100, help="seed of the probe archives (train/val/test)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="skip training of arms whose output folder holds a finished run (re-probe)"
+    )
     parser.add_argument("--results", type=Path, default=None, help="results JSON path")
     parser.add_argument("--figure", type=Path, default=None, help="figure PNG path")
     return parser.parse_args(argv)
@@ -395,9 +447,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         [QUICK_EVAL_SIZES[s] for s in ("train", "val", "test")] if args.quick else [1000, 250, 500]
     )
     reference = arm_config(args.config, "pruning", args.seeds[0], out / "unused", overrides)
-    rare = rare_classes()
+    weights = archive_class_weights(reference)
+    rare = rare_classes(weights)
     sizes = dict(zip(("train", "val", "test"), eval_sizes, strict=True))
     data = build_probe_data("synthetic", "tengeop", reference.model.image_size, sizes, seed=args.eval_seed)
+    bank_config = SyntheticArchiveConfig(num_samples=sizes["train"], image_size=reference.model.image_size)
+    bank_seed = args.eval_seed + 3
+    balanced_bank = balanced_split(bank_config, num_per_class=max(1, sizes["train"] // NUM_CLASSES), seed=bank_seed)
     run, pruning = reference.run, reference.pruning
     results: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
@@ -412,8 +468,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "base_config": str(args.config),
             "overrides": overrides,
             "archive_size": reference.data.synthetic_num_samples,
-            "archive_class_weights": list(SyntheticArchiveConfig().class_weights),
-            "class_weights_note": "training/config.py does not expose the synthetic class weights: default skew used",
+            "archive_class_weights": list(weights),
+            "archive_class_weights_source": "synthetic_class_weights"
+            if reference.data.synthetic_class_weights
+            else "default heavy-tailed skew of the synthetic archive",
             "image_size": reference.model.image_size,
             "backbone": reference.model.backbone,
             "epochs": run.epochs,
@@ -433,6 +491,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "knn_temperature": run.knn_temperature,
                 "test": "class-balanced",
                 "train/val": "heavy-tailed (archive weights)",
+                "balanced_bank": f"class-balanced k-NN bank, {sizes['train']} images, seed {bank_seed}",
             },
             "seeds": args.seeds,
         },
@@ -444,16 +503,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for arm in args.arms:
             config = arm_config(args.config, arm, seed, out / f"seed{seed}" / arm, overrides)
             logger.info("=== seed %d, arm %s → %s", seed, arm, config.run.output_dir)
-            trained = train_arm(config, arm)
+            trained = trained_or_train(config, arm, args.reuse)
             logs = run_logs(Path(config.run.output_dir))
             histograms = logs.pop("selected_class_histograms", None) or trained.pop("selected_class_histograms", None)
             result = {**trained, **logs, "selected_class_histograms": histograms}
             result["rare_share"] = rare_share(histograms or [trained["archive_class_histogram"]], rare)
-            result["evaluation"] = evaluate_model(trained["final_model"], data, rare, run.knn_k, run.knn_temperature)
+            result["evaluation"] = evaluate_model(
+                trained["final_model"], data, balanced_bank, rare, run.knn_k, run.knn_temperature
+            )
             results["arms"][arm][seed] = result
             logger.info("seed %d, arm %s: %s", seed, arm, headline(result))
     results["summary"] = {arm: aggregate(per_seed) for arm, per_seed in results["arms"].items()}
-    results["table_markdown"] = markdown_table(results["summary"], len(args.seeds))
+    first = next(iter(next(iter(results["arms"].values())).values()))["evaluation"]["linear"]
+    test_sizes = {"overall": first["overall_n"], "rare": first["rare_n"]}
+    results["table_markdown"] = markdown_table(results["summary"], len(args.seeds), test_sizes)
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text(json.dumps(results, indent=2))
     plot(results, figure_path)

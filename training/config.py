@@ -44,6 +44,12 @@ class DataArguments:
         default=None, metadata={"help": "Rendered size of synthetic vignettes (px); defaults to image_size."}
     )
     synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic archive."})
+    synthetic_class_weights: list[float] | None = field(
+        default=None,
+        metadata={
+            "help": "Class frequencies of the synthetic archive (10 values, TenGeoP order); None = heavy-tailed."
+        },
+    )
     num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes per training process."})
     input_kind: str = field(default="amplitude", metadata={"help": "Pixel units: amplitude, intensity or db."})
     nodata_value: float | None = field(default=None, metadata={"help": "Raw value marking missing pixels."})

@@ -180,6 +180,8 @@ class Trainer:
                 "image_size": data.synthetic_image_size or self.config.model.image_size,
                 "seed": data.synthetic_seed,
             }
+            if data.synthetic_class_weights is not None:
+                kwargs["class_weights"] = tuple(data.synthetic_class_weights)
         else:
             kwargs = {"image_column": data.image_column} if data.dataset == "hf" else {}
         dataset = build_dataset(data.dataset, data.data_path, **kwargs)
