@@ -124,7 +124,9 @@ class RunArguments:
         default=None, metadata={"help": "Stop (as if interrupted) after this global step; for tests and debugging."}
     )
     eval_every_epochs: int = field(default=1, metadata={"help": "k-NN evaluation every N epochs (0 = off)."})
-    knn_train_samples: int = field(default=2000, metadata={"help": "Labelled synthetic images in the k-NN bank."})
+    knn_train_samples: int = field(
+        default=2000, metadata={"help": "Class-balanced labelled synthetic images in the k-NN bank."}
+    )
     knn_test_samples: int = field(default=1000, metadata={"help": "Class-balanced synthetic k-NN test images."})
     knn_k: int = field(default=20, metadata={"help": "Neighbours of the weighted k-NN (DINO: 20)."})
     knn_temperature: float = field(default=0.07, metadata={"help": "Temperature of the k-NN vote weights (DINO)."})

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from training.callbacks import CurvesPlotter, KNNEvaluationCallback, MetricsLogger, TrainerCallback
 from training.config import PretrainConfig, parse_config
-from training.data import SyntheticArchiveConfig, SyntheticWVArchive, balanced_split
+from training.data import SyntheticArchiveConfig, balanced_split
 from training.trainer import Trainer
 
 
@@ -29,14 +29,16 @@ def build_callbacks(config: PretrainConfig) -> list[TrainerCallback]:
 
         callbacks.append(PruningCallback(config.pruning, out / "pruning"))
     if run.eval_every_epochs:
+        # Class-balanced bank and test set (distinct seeds, both distinct from the training archive): with a
+        # heavy-tailed bank the weighted vote almost never predicts a rare class, whatever the features.
         size = config.data.synthetic_image_size or config.model.image_size
-        bank_config = SyntheticArchiveConfig(
-            num_samples=run.knn_train_samples, image_size=size, seed=config.data.synthetic_seed + 1000
-        )
+        eval_config = SyntheticArchiveConfig(num_samples=1, image_size=size, seed=config.data.synthetic_seed + 1000)
         callbacks.append(
             KNNEvaluationCallback(
-                SyntheticWVArchive(bank_config),
-                balanced_split(bank_config, num_per_class=max(1, run.knn_test_samples // 10)),
+                balanced_split(
+                    eval_config, max(1, run.knn_train_samples // 10), seed=config.data.synthetic_seed + 2000
+                ),
+                balanced_split(eval_config, num_per_class=max(1, run.knn_test_samples // 10)),
                 every_epochs=run.eval_every_epochs,
                 k=run.knn_k,
                 temperature=run.knn_temperature,

@@ -188,3 +188,15 @@ def test_shipped_configs_parse_and_build_their_backbone(name):
     assert backbone.num_channels == 1
     assert config.augment.global_crop_size <= config.model.image_size
     assert config.pruning.pruning, "every shipped config runs the paper's dynamic pruning"
+
+
+def test_knn_evaluation_during_training_is_logged_and_exported(tmp_path):
+    out = tmp_path / "run"
+    overrides = {"epochs": 2, "eval_every_epochs": 1, "knn_train_samples": 40, "knn_test_samples": 20}
+    run(tiny_config(tmp_path, output_dir=str(out), **overrides))
+    evals = [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "eval"]
+    assert [r["step"] for r in evals] == [0, 3, 6]  # random weights at step 0, then every epoch
+    assert all(0.0 <= r["knn_accuracy"] <= 1.0 and r["knn_num_test"] == 20 for r in evals)
+    exported = json.loads((out / "final_model" / "config.json").read_text())["oceansar_training"]
+    assert exported["knn_accuracy"] == pytest.approx(evals[-1]["knn_accuracy"], abs=1e-6)
+    assert exported["knn_accuracy_at_init"] == pytest.approx(evals[0]["knn_accuracy"], abs=1e-6)

@@ -141,8 +141,8 @@ class PruningCallback(TrainerCallback):
         self._check_identical(trainer)
         trainer.set_active_indices(self.selection)
         if accelerator.is_main_process:
-            self.history.append(record)
             self._write(trainer, record, result, features.indices.numpy())
+            self.history.append(record)
         self.rounds += 1
         return self.selection
 
@@ -181,8 +181,11 @@ class PruningCallback(TrainerCallback):
             archive_labels = np.asarray(labels())
             if (archive_labels >= 0).any():
                 selected = archive_labels[result.indices]
-                record["archive_class_histogram"] = np.bincount(archive_labels[archive_labels >= 0]).tolist()
-                record["selected_class_histogram"] = np.bincount(selected[selected >= 0]).tolist()
+                classes = int(archive_labels.max()) + 1
+                record["archive_class_histogram"] = np.bincount(
+                    archive_labels[archive_labels >= 0], minlength=classes
+                ).tolist()
+                record["selected_class_histogram"] = np.bincount(selected[selected >= 0], minlength=classes).tolist()
                 record["archive_label_entropy"] = label_entropy(archive_labels)
                 record["selected_label_entropy"] = label_entropy(selected)
         logger.info(
@@ -196,12 +199,15 @@ class PruningCallback(TrainerCallback):
         return record
 
     def _write(self, trainer: Trainer, record: dict[str, Any], result: Any, embedded: np.ndarray) -> None:
-        self.output_dir.mkdir(parents=True, exist_ok=True)
-        with (self.output_dir / "pruning_log.jsonl").open("a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        """The round's PNG (its drawing time is logged as `figure_s`, outside `pruning_s`) and its JSON record."""
         from training.pruning.figures import plot_round
 
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
         plot_round(
             self.output_dir / f"round_{self.rounds:02d}.png", trainer.dataset, trainer.processor, result, embedded,
             record,
         )  # fmt: skip
+        record["figure_s"] = time.perf_counter() - start
+        with (self.output_dir / "pruning_log.jsonl").open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
