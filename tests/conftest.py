@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,14 @@ def quicklook_paths() -> list[Path]:
     paths = sorted(QUICKLOOK_DIR.glob("*.png"))
     assert len(paths) == 15, f"expected the 15 real quicklooks in {QUICKLOOK_DIR}, found {len(paths)}"
     return paths
+
+
+def run_fresh_python(code: str, *args: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run `code` in a new Python process as a user's fresh session would: no PYTHONPATH (so `oceansar_hf` is only
+    importable if the code imports it), the Hub offline. Asserts success and returns the completed process."""
+    env = {**os.environ, "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result

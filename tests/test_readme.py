@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
+from tests.conftest import run_fresh_python
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
@@ -20,9 +18,7 @@ def test_usage_example_runs_as_written(tmp_path):
     OceanSARImageProcessor(size=64).save_pretrained(folder)
     section = README.split("## Use a model", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_fresh_python(code, cwd=tmp_path)
     assert result.stdout.strip() == "torch.Size([1, 256])"
 
 

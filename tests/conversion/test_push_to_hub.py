@@ -5,9 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
-import subprocess
-import sys
 import textwrap
 
 import httpx2
@@ -20,6 +17,7 @@ import conversion.push_to_hub as push_module
 from conversion.model_card import load_results, write_card
 from conversion.push_to_hub import main
 from conversion.verify import model_outputs
+from tests.conftest import run_fresh_python
 from tests.conversion import TEST_SIZE, export_folder, probe_results, write_json
 
 UPLOADED = {
@@ -91,16 +89,7 @@ def test_dry_run_writes_exactly_the_upload_folder(exported, tmp_path, capsys):
 
     x = torch.randn(2, 1, TEST_SIZE, TEST_SIZE)
     torch.save(x, tmp_path / "x.pt")
-    env = {**os.environ, "PYTHONPATH": "", "HF_HUB_OFFLINE": "1"}
-    run = subprocess.run(
-        [sys.executable, "-c", FRESH_LOAD, str(preview), str(tmp_path / "x.pt"), str(tmp_path / "out.pt")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_fresh_python(FRESH_LOAD, str(preview), str(tmp_path / "x.pt"), str(tmp_path / "out.pt"), cwd=tmp_path)
     result = torch.load(tmp_path / "out.pt")
     torch.testing.assert_close(result["logits"], model_outputs(model, x), rtol=0, atol=1e-5)
     torch.testing.assert_close(result["pooled"], model_outputs(model.oceansar, x), rtol=0, atol=1e-5)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -21,6 +19,7 @@ from oceansar_hf import (
     OceanSARModel,
     task_config,
 )
+from tests.conftest import run_fresh_python
 
 
 def save_head(folder, backbone="resnet_tiny", task="tengeop", **overrides):
@@ -83,16 +82,7 @@ def test_fresh_process_trust_remote_code(tmp_path, backbone):
     model = save_head(folder, backbone=backbone, task="wave")
     x = torch.randn(2, 1, 64, 64)
     torch.save(x, tmp_path / "x.pt")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": ""}
-    run = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS, str(folder), str(tmp_path / "x.pt"), str(tmp_path / "out.pt")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_fresh_python(FRESH_PROCESS, str(folder), str(tmp_path / "x.pt"), str(tmp_path / "out.pt"), cwd=tmp_path)
     result = torch.load(tmp_path / "out.pt")
     assert result["classes"] == ["OceanSARModel", "OceanSARForImageClassification", "OceanSARImageProcessor"]
     with torch.no_grad():

@@ -14,6 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from tests.conftest import run_fresh_python
 from training.config import parse_config
 from training.pretrain import build_callbacks
 from training.trainer import Trainer
@@ -163,15 +164,7 @@ def test_two_process_accelerate_launch_and_fresh_load(tmp_path):
     ckpt = out / "checkpoints" / "checkpoint-00000003"
     assert (ckpt / "random_states_0.pkl").is_file() and (ckpt / "random_states_1.pkl").is_file()
     assert "MULTI_CPU" in result.stderr and "num_processes=2" in result.stderr
-    loaded = subprocess.run(
-        [sys.executable, "-c", FRESH_LOAD, str(out / "final_model")],
-        capture_output=True,
-        text=True,
-        env={**env, "PYTHONPATH": ""},
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    loaded = run_fresh_python(FRESH_LOAD, str(out / "final_model"), cwd=tmp_path)
     assert loaded.stdout.strip() == "(1, 256)"
 
 
