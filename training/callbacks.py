@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from training.trainer import Trainer
+    from .trainer import Trainer
 
 
 class TrainerCallback:
@@ -104,7 +104,7 @@ class KNNEvaluationCallback(TrainerCallback):
         self.history: list[dict[str, float]] = []
 
     def evaluate(self, trainer: Trainer) -> dict[str, float]:
-        from training.probes.knn import knn_evaluate
+        from .probes.knn import knn_evaluate
 
         metrics = knn_evaluate(
             trainer.teacher_backbone,

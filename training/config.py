@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from transformers import HfArgumentParser
 
-from training.augment import MultiCropConfig
+from .augment import MultiCropConfig
 
 
 @dataclass

@@ -31,9 +31,10 @@ from torch.utils.data import DataLoader, Subset
 from tqdm.auto import tqdm
 
 from oceansar_hf import OceanSARImageProcessor
-from training.data import collate_samples
-from training.inputs import ModelInputs
-from training.pruning.distributed import deduplicate_by_index, gather_features
+
+from .data import collate_samples
+from .inputs import ModelInputs
+from .pruning.distributed import deduplicate_by_index, gather_features
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from oceansar_hf import OceanSARImageProcessor
-from training.data import CorruptSampleError, SkipCorrupt
+
+from .data import CorruptSampleError, SkipCorrupt
 
 
 class ModelInputs:

@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from training.callbacks import CurvesPlotter, KNNEvaluationCallback, MetricsLogger, TrainerCallback
-from training.config import PretrainConfig, parse_config
-from training.data import SyntheticArchiveConfig, balanced_split
-from training.trainer import Trainer
+from .callbacks import CurvesPlotter, KNNEvaluationCallback, MetricsLogger, TrainerCallback
+from .config import PretrainConfig, parse_config
+from .data import SyntheticArchiveConfig, balanced_split
+from .trainer import Trainer
 
 
 def build_callbacks(config: PretrainConfig) -> list[TrainerCallback]:
@@ -25,7 +25,7 @@ def build_callbacks(config: PretrainConfig) -> list[TrainerCallback]:
     run, out = config.run, Path(config.run.output_dir)
     callbacks: list[TrainerCallback] = []
     if config.pruning.pruning:
-        from training.pruning.callback import PruningCallback
+        from .pruning.callback import PruningCallback
 
         callbacks.append(PruningCallback(config.pruning, out / "pruning"))
     if run.eval_every_epochs:

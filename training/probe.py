@@ -34,12 +34,13 @@ from oceansar_hf import (
     OceanSARModel,
     from_released_resnet,
 )
-from training.features import FeatureSet, cache_key, extract_features, extract_or_load, folder_fingerprint
-from training.probes.data import TASK_TARGETS, ProbeData, build_probe_data
-from training.probes.export import export_probe
-from training.probes.knn import knn_classify, knn_evaluate
-from training.probes.linear import LinearProbe, fit_logistic_probe, fit_ridge_probe
-from training.probes.metrics import classification_metrics, regression_metrics
+
+from .features import FeatureSet, cache_key, extract_features, extract_or_load, folder_fingerprint
+from .probes.data import TASK_TARGETS, ProbeData, build_probe_data
+from .probes.export import export_probe
+from .probes.knn import knn_classify, knn_evaluate
+from .probes.linear import LinearProbe, fit_logistic_probe, fit_ridge_probe
+from .probes.metrics import classification_metrics, regression_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ def _check_export(
 def _figure(
     config: ProbeConfig, output: Path, metrics: dict, details: dict, probe: LinearProbe, test: FeatureSet
 ) -> str:
-    from training.probes.plots import plot_confusion_matrix, plot_regression_scatter
+    from .probes.plots import plot_confusion_matrix, plot_regression_scatter
 
     name = Path(config.model).name or config.model
     if config.task == "tengeop":

@@ -29,11 +29,12 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
-from training.augment import MultiCropAugmentation
-from training.callbacks import CallbackList, TrainerCallback
-from training.config import PretrainConfig
-from training.data import build_dataset, collate_samples
-from training.dino import (
+
+from .augment import MultiCropAugmentation
+from .callbacks import CallbackList, TrainerCallback
+from .config import PretrainConfig
+from .data import build_dataset, collate_samples
+from .dino import (
     DINOHead,
     DINOLoss,
     DINOSchedules,
@@ -43,9 +44,9 @@ from training.dino import (
     param_groups,
     update_teacher,
 )
-from training.dino.wrapper import DINOModel
-from training.inputs import ModelInputs
-from training.sampler import process_indices
+from .dino.wrapper import DINOModel
+from .inputs import ModelInputs
+from .sampler import process_indices
 
 logger = logging.getLogger(__name__)
 CHECKPOINT_PREFIX = "checkpoint-"

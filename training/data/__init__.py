@@ -1,10 +1,10 @@
 """Data room: readers (GeoTIFF, .npy, PNG, Hugging Face datasets), the synthetic WV archive, skip-and-count collation
 and labelled downstream sets. See ARCHITECTURE.md, "Samples (training/data)", for the sample contract."""
 
-from training.data.collate import CorruptSampleWarning, SkipCorrupt, collate_samples
-from training.data.errors import CorruptSampleError
-from training.data.labelled import TENGEOP_LETTERS, RegressionTable, TenGeoPFolder
-from training.data.readers import (
+from .collate import CorruptSampleWarning, SkipCorrupt, collate_samples
+from .errors import CorruptSampleError
+from .labelled import TENGEOP_LETTERS, RegressionTable, TenGeoPFolder
+from .readers import (
     DATASET_KINDS,
     FileDataset,
     GeoTiffFolder,
@@ -14,7 +14,7 @@ from training.data.readers import (
     build_dataset,
     validate_image,
 )
-from training.data.synthetic import (
+from .synthetic import (
     CLASS_NAMES,
     NUM_CLASSES,
     SyntheticArchiveConfig,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from training.data.errors import CorruptSampleError
+from .errors import CorruptSampleError
 
 _local = threading.local()
 _MAX_PENDING = 100_000

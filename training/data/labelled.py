@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.readers import READERS_BY_SUFFIX, FileDataset, read_tiff
-from training.data.synthetic import CLASS_NAMES
+from .readers import READERS_BY_SUFFIX, FileDataset, read_tiff
+from .synthetic import CLASS_NAMES
 
 TENGEOP_LETTERS: tuple[str, ...] = ("F", "G", "H", "I", "J", "K", "L", "M", "N", "O")
 """TenGeoP-SARwv class folder letters, in class-id order: F pure ocean waves, G wind streaks, H micro convective

@@ -18,8 +18,8 @@ import numpy as np
 import tifffile
 from PIL import Image
 
-from training.data.errors import CorruptSampleError
-from training.data.synthetic import NUM_CLASSES, SyntheticArchiveConfig, SyntheticWVArchive
+from .errors import CorruptSampleError
+from .synthetic import NUM_CLASSES, SyntheticArchiveConfig, SyntheticWVArchive
 
 TARGET_KEYS = ("wind_speed", "wave_height", "incidence_angle")
 """Optional float sample keys (NaN when unknown): wind speed (m/s), significant wave height (m), incidence (deg)."""

@@ -31,7 +31,7 @@ import numpy as np
 import tifffile
 from tqdm import tqdm
 
-from training.data.synthetic import CLASS_NAMES, SyntheticArchiveConfig, SyntheticWVArchive
+from .synthetic import CLASS_NAMES, SyntheticArchiveConfig, SyntheticWVArchive
 
 FORMATS = ("geotiff", "npy", "parquet", "arrow")
 CLASS_FOLDERS: tuple[str, ...] = tuple(f"{i}_{name.replace(' ', '_')}" for i, name in enumerate(CLASS_NAMES))

@@ -1,9 +1,9 @@
 """DINO building blocks on tensors: projection head, loss with centering, per-step schedules, teacher EMA."""
 
-from training.dino.ema import make_teacher, update_teacher
-from training.dino.head import DINOHead, cancel_last_layer_gradients
-from training.dino.loss import DINOLoss
-from training.dino.schedules import (
+from .ema import make_teacher, update_teacher
+from .head import DINOHead, cancel_last_layer_gradients
+from .loss import DINOLoss
+from .schedules import (
     WEIGHT_DECAY_KEY,
     CosineSchedule,
     DINOSchedules,

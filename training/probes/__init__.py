@@ -2,9 +2,9 @@
 """Downstream evaluation on frozen features: weighted k-NN, logistic and ridge linear probes, metrics, figures and
 the export of a probe as an `OceanSARForImageClassification` head. The CLI is `python -m training.probe`."""
 
-from training.probes.export import export_probe, probe_head_model
-from training.probes.knn import knn_accuracy, knn_classify, knn_evaluate
-from training.probes.linear import (
+from .export import export_probe, probe_head_model
+from .knn import knn_accuracy, knn_classify, knn_evaluate
+from .linear import (
     DEFAULT_RIDGE_LAMBDAS,
     DEFAULT_WEIGHT_DECAYS,
     LinearProbe,
@@ -12,7 +12,7 @@ from training.probes.linear import (
     fit_logistic_probe,
     fit_ridge_probe,
 )
-from training.probes.metrics import classification_metrics, load_metric, regression_metrics
+from .metrics import classification_metrics, load_metric, regression_metrics
 
 __all__ = [
     "DEFAULT_RIDGE_LAMBDAS",

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from training.data import RegressionTable, SyntheticArchiveConfig, SyntheticWVArchive, TenGeoPFolder, balanced_split
-from training.data.labelled import split_indices
+from ..data import RegressionTable, SyntheticArchiveConfig, SyntheticWVArchive, TenGeoPFolder, balanced_split
+from ..data.labelled import split_indices
 
 SPLITS = ("train", "val", "test")
 DATA_KINDS = ("synthetic", "tengeop", "table")

@@ -10,7 +10,8 @@ from pathlib import Path
 import torch
 
 from oceansar_hf import OceanSARForImageClassification, OceanSARImageProcessor, OceanSARModel, task_config
-from training.probes.linear import LinearProbe
+
+from .linear import LinearProbe
 
 
 def probe_head_model(backbone: OceanSARModel, probe: LinearProbe, task: str) -> OceanSARForImageClassification:

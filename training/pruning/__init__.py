@@ -1,7 +1,7 @@
 """Dynamic dataset pruning: k-means, hierarchical k-means and cluster-balanced sampling (OceanSAR / Vo et al.)."""
 
-from training.pruning.distributed import broadcast_selection, deduplicate_by_index, gather_features
-from training.pruning.kmeans import (
+from .distributed import broadcast_selection, deduplicate_by_index, gather_features
+from .kmeans import (
     KMeansResult,
     LevelResult,
     assign,
@@ -9,7 +9,7 @@ from training.pruning.kmeans import (
     kmeans,
     kmeans_plus_plus_init,
 )
-from training.pruning.sampling import (
+from .sampling import (
     Selection,
     SelectionConfig,
     balanced_budget,

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from training.callbacks import TrainerCallback
-from training.config import PruningArguments
-from training.features import extract_features
-from training.pruning.distributed import broadcast_selection
-from training.pruning.sampling import (
+from ..callbacks import TrainerCallback
+from ..config import PruningArguments
+from ..features import extract_features
+from .distributed import broadcast_selection
+from .sampling import (
     SelectionConfig,
     cluster_size_summary,
     draw_subset,
@@ -40,7 +40,7 @@ from training.pruning.sampling import (
 )
 
 if TYPE_CHECKING:
-    from training.trainer import Trainer
+    from ..trainer import Trainer
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class PruningCallback(TrainerCallback):
 
     def _write(self, trainer: Trainer, record: dict[str, Any], result: Any, embedded: np.ndarray) -> None:
         """The round's PNG (its drawing time is logged as `figure_s`, outside `pruning_s`) and its JSON record."""
-        from training.pruning.figures import plot_round
+        from .figures import plot_round
 
         self.output_dir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()

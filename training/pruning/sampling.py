@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from training.pruning.kmeans import LevelResult, hierarchical_kmeans
+from .kmeans import LevelResult, hierarchical_kmeans
 
 logger = logging.getLogger(__name__)
 
