@@ -1,10 +1,12 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """This project's DINO training checkpoint → a publishable `OceanSARModel` folder.
 
-A checkpoint is `<output_dir>/checkpoints/checkpoint-<global_step:08d>/` (Accelerate `save_state` plus extras):
-`model.safetensors` (student wrapper), `model_1.safetensors` (teacher wrapper), both with keys `backbone.*`
-(OceanSARModel) and `head.*` (DINO head, dropped here), `oceansar_config.json` and `preprocessor_config.json`.
-The teacher (EMA) backbone is exported by default, as DINO evaluates it; `--student` exports the student instead.
+A checkpoint is `<output_dir>/checkpoints/checkpoint-<global_step:08d>/`; its `trainer_state.json` (written last, so
+its presence marks a complete checkpoint — the same rule resume applies) names in `layout` the files that hold the
+student and teacher weights (keys `backbone.*` = OceanSARModel, `head.*` = DINO head, dropped here), the backbone
+config and the processor config (see ARCHITECTURE.md, "Checkpoints"). Checkpoints written before the layout was
+recorded (format 1) used the same file names. The teacher (EMA) backbone is exported by default, as DINO evaluates
+it; `--student` exports the student instead.
 
     python -m conversion.from_training_checkpoint outputs/demo/checkpoints/checkpoint-00001000 exported/oceansar-demo
 """
@@ -33,61 +35,81 @@ from .verify import (
     write_verified_folder,
 )
 
-WEIGHT_FILES = {"student": "model.safetensors", "teacher": "model_1.safetensors"}
-"""Accelerate names the prepared models in order: the student is registered first, the teacher second."""
-BACKBONE_PREFIX = "backbone."
+STATE_FILE = "trainer_state.json"
+FORMAT_1_LAYOUT = {
+    "student": "model.safetensors",
+    "teacher": "model_1.safetensors",
+    "backbone_prefix": "backbone.",
+    "backbone_config": "oceansar_config.json",
+    "processor": "preprocessor_config.json",
+}
+"""The layout of checkpoints written before it was recorded in trainer_state.json."""
+BRANCHES = ("teacher", "student")
 CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)$")
 
 
-def resolve_checkpoint(path: str | Path) -> Path:
-    """`path` itself if it is a checkpoint folder; for a run or `checkpoints/` folder, its latest checkpoint."""
+def checkpoint_layout(checkpoint: Path) -> dict[str, str] | None:
+    """The `layout` of a complete checkpoint, None when `checkpoint` is not one (no readable trainer_state.json)."""
+    try:
+        state = json.loads((checkpoint / STATE_FILE).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return state.get("layout", FORMAT_1_LAYOUT) if isinstance(state, dict) else None
+
+
+def resolve_checkpoint(path: str | Path) -> tuple[Path, dict[str, str]]:
+    """(checkpoint, its layout): `path` itself if it is a complete checkpoint; for a run or `checkpoints/` folder,
+    its latest complete checkpoint."""
     path = Path(path)
     if not path.is_dir():
         raise ConversionError(f"{path} is not a folder; expected <output_dir>/checkpoints/checkpoint-<step>/.")
-    if CHECKPOINT_NAME.match(path.name) or (path / "oceansar_config.json").is_file():
-        return path
+    if (layout := checkpoint_layout(path)) is not None:
+        return path, layout
+    if CHECKPOINT_NAME.match(path.name):
+        raise ConversionError(
+            f"{path} is not a complete checkpoint (no readable {STATE_FILE}: interrupted while saving?)."
+        )
     parent = path / "checkpoints" if (path / "checkpoints").is_dir() else path
     steps = {int(m.group(1)): p for p in parent.iterdir() if p.is_dir() and (m := CHECKPOINT_NAME.match(p.name))}
-    if not steps:
-        raise ConversionError(
-            f"{path} is neither a checkpoint folder (checkpoint-<step>/ or one with oceansar_config.json) nor a run "
-            "folder holding checkpoint-<step>/ folders."
-        )
-    latest = steps[max(steps)]
-    print(f"using the latest checkpoint {latest}")
-    return latest
+    for step in sorted(steps, reverse=True):
+        if (layout := checkpoint_layout(steps[step])) is not None:
+            print(f"using the latest complete checkpoint {steps[step]}")
+            return steps[step], layout
+    raise ConversionError(
+        f"{path} is neither a complete checkpoint (a folder with {STATE_FILE}) nor a run folder holding complete "
+        f"checkpoint-<step>/ folders (found {len(steps)} checkpoint folders, none complete)."
+    )
 
 
-def _read_config(checkpoint: Path) -> OceanSARConfig:
-    path = checkpoint / "oceansar_config.json"
+def _read_config(checkpoint: Path, layout: dict[str, str]) -> OceanSARConfig:
+    path = checkpoint / layout["backbone_config"]
     if not path.is_file():
-        raise ConversionError(f"{checkpoint} has no oceansar_config.json (the backbone's OceanSARConfig).")
+        raise ConversionError(f"{checkpoint} has no {path.name} (the backbone's OceanSARConfig).")
     try:
         values = json.loads(path.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ConversionError(f"{path} is not valid JSON ({error}).") from error
     if not isinstance(values, dict) or values.get("model_type") != OceanSARConfig.model_type:
         raise ConversionError(f"{path} is not an OceanSARConfig (model_type must be 'oceansar').")
-    for key in ("model_type", "transformers_version", "architecture", "auto_map", "architectures"):
-        values.pop(key, None)
     try:
-        return OceanSARConfig(**values)
+        return OceanSARConfig.from_dict(values)
     except (TypeError, ValueError) as error:
         raise ConversionError(f"{path}: invalid OceanSARConfig ({error}).") from error
 
 
-def _read_backbone(checkpoint: Path, branch: str) -> dict[str, torch.Tensor]:
-    path = checkpoint / WEIGHT_FILES[branch]
+def _read_backbone(checkpoint: Path, layout: dict[str, str], branch: str) -> dict[str, torch.Tensor]:
+    path = checkpoint / layout[branch]
     if not path.is_file():
         raise ConversionError(f"{checkpoint} has no {path.name} (the {branch} weights).")
     try:
         tensors = load_file(str(path))
     except Exception as error:  # safetensors raises its own error type for truncated or garbage files
         raise ConversionError(f"{path} is not a readable safetensors file ({error}).") from error
-    backbone = {k[len(BACKBONE_PREFIX) :]: v for k, v in tensors.items() if k.startswith(BACKBONE_PREFIX)}
+    prefix = layout["backbone_prefix"]
+    backbone = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
     if not backbone:
         raise ConversionError(
-            f"{path} has no '{BACKBONE_PREFIX}*' tensors (found {len(tensors)} tensors, e.g. {sorted(tensors)[:5]})."
+            f"{path} has no '{prefix}*' tensors (found {len(tensors)} tensors, e.g. {sorted(tensors)[:5]})."
         )
     return backbone
 
@@ -97,13 +119,13 @@ def load_checkpoint_backbone(checkpoint: str | Path, branch: str = "teacher") ->
 
     Raises `ConversionError` for a missing/corrupt file or tensors that do not fit `oceansar_config.json`.
     """
-    if branch not in WEIGHT_FILES:
-        raise ValueError(f"branch must be one of {sorted(WEIGHT_FILES)}, got {branch!r}.")
-    checkpoint = resolve_checkpoint(checkpoint)
-    config = _read_config(checkpoint)
-    state = _read_backbone(checkpoint, branch)
+    if branch not in BRANCHES:
+        raise ValueError(f"branch must be one of {BRANCHES}, got {branch!r}.")
+    checkpoint, layout = resolve_checkpoint(checkpoint)
+    config = _read_config(checkpoint, layout)
+    state = _read_backbone(checkpoint, layout, branch)
     model = OceanSARModel(config)
-    check_state_dict(model.state_dict(), state, f"{checkpoint / WEIGHT_FILES[branch]} ({branch} backbone)")
+    check_state_dict(model.state_dict(), state, f"{checkpoint / layout[branch]} ({branch} backbone)")
     model.load_state_dict(state, strict=True)
     return model.eval(), checkpoint
 

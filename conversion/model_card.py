@@ -5,12 +5,7 @@ The templates are `model_cards/{base,tengeop,wave,wind}.md` (Jinja, rendered by 
 .from_template`). Data-driven blocks (input specification, evaluation table, training configuration, limitations
 that depend on whether the numbers come from synthetic data) are built here and passed in as variables.
 
-Probe results JSON (written by the probes, validated exactly):
-`{"task": "tengeop"|"wave"|"wind", "model": str, "dataset": {"name": str, "split": str, "num_samples": int,
-"synthetic": bool}, "metrics": {"accuracy": float, "knn_accuracy": float (optional)} for tengeop or
-{"rmse": float, "mae": float, "bias": float} for wave/wind, "units": "m"|"m/s"|null}`.
-Accuracies are fractions in [0, 1]; regression metrics are in `units` (null for TenGeoP). An optional top-level
-`"details"` object (what `training.probe` adds: curves, confusion matrix, config) is accepted and not used.
+Probe results files follow `oceansar_hf.probe_results.ProbeResults` (written by the probes, validated here).
 
     python -m conversion.model_card --folder exported/oceansar-demo --kind base --repo-id me/oceansar-demo \\
         --results probes/tengeop.json probes/wave.json probes/wind.json --training-config outputs/demo/config.yaml
@@ -23,11 +18,15 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from safetensors import safe_open
+
+from oceansar_hf import OceanSARConfig
+from oceansar_hf.probe_results import ProbeResults, ProbeResultsError
+from oceansar_hf.tasks import TASKS
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "model_cards"
 LICENSE = "apache-2.0"
@@ -76,22 +75,6 @@ KINDS = {
     ),
 }
 
-# Per task: required metrics, optional metrics, the unit, the model-index task type and display names.
-METRICS: dict[str, dict[str, Any]] = {
-    "tengeop": {
-        "required": ("accuracy",),
-        "optional": ("knn_accuracy",),
-        "units": None,
-        "type": "image-classification",
-    },
-    "wave": {"required": ("rmse", "mae", "bias"), "optional": (), "units": "m", "type": "image-regression"},
-    "wind": {"required": ("rmse", "mae", "bias"), "optional": (), "units": "m/s", "type": "image-regression"},
-}
-TASK_NAMES = {
-    "tengeop": "TenGeoP classification (10 geophysical phenomena)",
-    "wave": "Significant wave height regression",
-    "wind": "Wind speed regression",
-}
 METRIC_NAMES = {
     "accuracy": "linear-probe accuracy",
     "knn_accuracy": "k-NN accuracy",
@@ -127,83 +110,12 @@ class CardError(ValueError):
     """Invalid probe results, a folder that does not fit the requested card, or an unusable template."""
 
 
-@dataclass(frozen=True)
-class ProbeResults:
-    """One probe's results file (see the module docstring for the JSON schema)."""
-
-    task: str
-    model: str
-    dataset_name: str
-    split: str
-    num_samples: int
-    synthetic: bool
-    metrics: dict[str, float]
-    units: str | None
-
-    @classmethod
-    def from_dict(cls, data: Any, source: str = "results") -> ProbeResults:
-        """Validate `data` against the schema; `CardError` names the offending field and what was expected."""
-
-        def fail(message: str) -> NoReturn:
-            raise CardError(f"{source}: {message}")
-
-        def keys(obj: Any, where: str, required: set[str], optional: set[str] = frozenset()) -> None:
-            if not isinstance(obj, dict):
-                fail(f"{where} must be a JSON object, got {type(obj).__name__}.")
-            if missing := sorted(required - set(obj)):
-                fail(f"{where} is missing {missing} (required: {sorted(required)}).")
-            if unknown := sorted(set(obj) - required - optional):
-                fail(f"{where} has unknown keys {unknown} (allowed: {sorted(required | optional)}).")
-
-        keys(data, "the results", {"task", "model", "dataset", "metrics", "units"}, {"details"})
-        task = data["task"]
-        if task not in METRICS:
-            fail(f"task must be one of {sorted(METRICS)}, got {task!r}.")
-        spec = METRICS[task]
-        if not isinstance(data["model"], str) or not data["model"]:
-            fail(f"model must be a non-empty string, got {data['model']!r}.")
-        dataset = data["dataset"]
-        keys(dataset, "dataset", {"name", "split", "num_samples", "synthetic"})
-        for name in ("name", "split"):
-            if not isinstance(dataset[name], str) or not dataset[name]:
-                fail(f"dataset.{name} must be a non-empty string, got {dataset[name]!r}.")
-        if isinstance(dataset["num_samples"], bool) or not isinstance(dataset["num_samples"], int):
-            fail(f"dataset.num_samples must be an integer, got {dataset['num_samples']!r}.")
-        if dataset["num_samples"] < 1:
-            fail(f"dataset.num_samples must be >= 1, got {dataset['num_samples']}.")
-        if not isinstance(dataset["synthetic"], bool):
-            fail(f"dataset.synthetic must be true or false, got {dataset['synthetic']!r}.")
-        metrics = data["metrics"]
-        keys(metrics, f"metrics (task {task})", set(spec["required"]), set(spec["optional"]))
-        for name, value in metrics.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                fail(f"metrics.{name} must be a finite number, got {value!r}.")
-            if name.endswith("accuracy") and not 0.0 <= value <= 1.0:
-                fail(f"metrics.{name} must be a fraction in [0, 1], got {value} (percentages are not accepted).")
-            if name in ("rmse", "mae") and value < 0:
-                fail(f"metrics.{name} must be >= 0, got {value}.")
-        if data["units"] != spec["units"]:
-            fail(f"units must be {spec['units']!r} for task {task!r}, got {data['units']!r}.")
-        return cls(
-            task=task,
-            model=data["model"],
-            dataset_name=dataset["name"],
-            split=dataset["split"],
-            num_samples=dataset["num_samples"],
-            synthetic=dataset["synthetic"],
-            metrics={k: float(v) for k, v in metrics.items()},
-            units=data["units"],
-        )
-
-
 def load_results(path: str | Path) -> ProbeResults:
-    """Read and validate one probe results JSON file."""
-    path = Path(path)
+    """Read and validate one probe results JSON file (the schema is `oceansar_hf.probe_results.ProbeResults`)."""
     try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CardError(f"{path}: cannot read probe results JSON ({error}).") from error
-    return ProbeResults.from_dict(data, source=str(path))
+        return ProbeResults.read(path)
+    except ProbeResultsError as error:
+        raise CardError(str(error)) from error
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -237,7 +149,7 @@ def evaluation_table(results: list[ProbeResults]) -> str:
     for result in results:
         for name, value in result.metrics.items():
             rows.append(
-                f"| {TASK_NAMES[result.task]} | {result.dataset_name} | {result.split} | {result.num_samples} | "
+                f"| {TASKS[result.task]['name']} | {result.dataset_name} | {result.split} | {result.num_samples} | "
                 f"{'yes' if result.synthetic else 'no'} | {METRIC_NAMES[name]} | "
                 f"{_format_value(name, value, result.units)} |"
             )
@@ -383,8 +295,8 @@ def render_card(
     model_name = repo_id.rstrip("/").rsplit("/", 1)[-1]
     eval_results = [
         EvalResult(
-            task_type=METRICS[r.task]["type"],
-            task_name=TASK_NAMES[r.task],
+            task_type=TASKS[r.task]["hub_task"],
+            task_name=TASKS[r.task]["name"],
             dataset_type=r.dataset_name,
             dataset_name=f"{r.dataset_name}{' (synthetic)' if r.synthetic else ''}",
             dataset_split=r.split,
@@ -417,7 +329,7 @@ def render_card(
         model_name=model_name,
         architecture_name=ARCHITECTURE_NAMES.get(backbone, backbone),
         num_parameters=f"{_num_parameters(folder) / 1e6:.1f} M",
-        num_features=config["hidden_sizes"][-1] if config.get("architecture") == "resnet" else config["hidden_size"],
+        num_features=OceanSARConfig.from_dict(config).num_features,
         image_size=size.get("height"),
         input_kind=processor.get("input_kind", "amplitude"),
         class_names=list((config.get("id2label") or {}).values()),

@@ -1,48 +1,80 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
-"""The trainer's callback interface and the callbacks every run uses (metrics log, k-NN evaluation, curves plot).
+"""The trainer's callback interface (`TrainerView`, `TrainerCallback`, `CallbackList`) and the metrics log.
 
-A callback overrides any of the hooks below; each receives the `Trainer`. Hooks run on every process (callbacks that
-do collective work, such as embedding the archive, need all processes); a callback that only writes files checks
-`trainer.accelerator.is_main_process`. `state_dict()` / `load_state_dict()` are saved in and restored from checkpoints.
+A callback overrides any of the hooks below; each receives the trainer through the `TrainerView` protocol, the whole of
+what a callback may use. Hooks run on every process (callbacks that do collective work, such as embedding the archive,
+need all processes); a callback that only writes files checks `trainer.accelerator.is_main_process`.
+`state_dict()` / `load_state_dict()` are saved in and restored from checkpoints (JSON values, numpy arrays and
+tensors; nothing is pickled).
 """
 
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+import numpy as np
+
+
+class TrainerState(Protocol):
+    epoch: int
+    global_step: int
+    metrics: dict[str, float]
+
+
+class TrainerView(Protocol):
+    """What callbacks may use of the trainer."""
+
+    accelerator: Any  # accelerate.Accelerator
+    state: TrainerState
+    dataset: Any  # the whole archive (the sample contract of training/data)
+    processor: Any  # the OceanSARImageProcessor of the run
+    seed: int
+    epochs: int
+    num_workers: int
+
+    @property
+    def teacher_backbone(self) -> Any:
+        """The unwrapped teacher `OceanSARModel` (what is evaluated and exported)."""
+
+    def set_active_indices(self, indices: np.ndarray | None) -> None:
+        """Train on these dataset indices from the next epoch on (None = the whole archive)."""
+
+    def log(self, values: dict[str, float]) -> None:
+        """Send values to the trackers at the current step."""
+
+    def evaluate(self, fn: Callable[[TrainerView], dict[str, float]]) -> dict[str, float]:
+        """Run an evaluation on the teacher; record and broadcast its metrics to the callbacks."""
 
 
 class TrainerCallback:
     """Base class: every hook is a no-op."""
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: TrainerView) -> None:
         """After models, data and (on resume) state are ready, before the first step."""
 
-    def on_epoch_begin(self, trainer: Trainer) -> None:
+    def on_epoch_begin(self, trainer: TrainerView) -> None:
         """Before the sampler of epoch `trainer.state.epoch` is built: the place to change the active indices."""
 
-    def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
-        """After each optimisation step; `logs` holds the step's metrics."""
+    def on_step_end(self, trainer: TrainerView, logs: dict[str, float]) -> None:
+        """After each logged optimisation step; `logs` holds the step's metrics."""
 
-    def on_epoch_end(self, trainer: Trainer) -> None:
+    def on_epoch_end(self, trainer: TrainerView) -> None:
         """After the last step of an epoch (`trainer.state.epoch` is the finished epoch)."""
 
-    def on_evaluate(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+    def on_evaluate(self, trainer: TrainerView, metrics: dict[str, float]) -> None:
         """After an evaluation produced `metrics`."""
 
-    def on_save(self, trainer: Trainer, checkpoint_dir: Path) -> None:
-        """After a checkpoint (and its exported model) is complete on disk."""
+    def on_save(self, trainer: TrainerView, checkpoint_dir: Path) -> None:
+        """After a checkpoint is complete on disk."""
 
-    def on_train_end(self, trainer: Trainer) -> None:
-        """After the last step (not called when the run is stopped early by `stop_after_steps`)."""
+    def on_train_end(self, trainer: TrainerView) -> None:
+        """After the last step (not called when the run stops early: `stop_after_steps`, SIGTERM)."""
 
     def state_dict(self) -> dict[str, Any]:
-        """What must survive a resume (tensors, numbers, lists)."""
+        """What must survive a resume (JSON values, numpy arrays, tensors)."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -50,12 +82,17 @@ class TrainerCallback:
 
 
 class CallbackList:
-    """Calls a hook on every callback in order."""
+    """Calls a hook on every callback in order; their states are keyed by class name."""
 
     def __init__(self, callbacks: list[TrainerCallback]) -> None:
         self.callbacks = list(callbacks)
+        names = [type(cb).__name__ for cb in self.callbacks]
+        if len(set(names)) != len(names):
+            raise ValueError(
+                f"callbacks must be of distinct classes (their checkpoint states are keyed by it): {names}"
+            )
 
-    def __call__(self, hook: str, trainer: Trainer, *args: Any) -> None:
+    def __call__(self, hook: str, trainer: TrainerView, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(trainer, *args)
 
@@ -69,115 +106,39 @@ class CallbackList:
 
 
 class MetricsLogger(TrainerCallback):
-    """Writes every logged record to `output_dir/metrics.jsonl` (main process; appends on resume)."""
+    """Writes every logged record to `output_dir/metrics.jsonl` (main process).
+
+    On resume the records after the checkpoint's step are dropped first (they belong to the interrupted run's lost
+    steps), so the file holds each step once.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
-    def _write(self, trainer: Trainer, record: dict[str, Any]) -> None:
+    def _write(self, trainer: TrainerView, record: dict[str, Any]) -> None:
         if trainer.accelerator.is_main_process:
             with self.path.open("a") as handle:
                 handle.write(json.dumps(record) + "\n")
 
-    def on_step_end(self, trainer: Trainer, logs: dict[str, float]) -> None:
+    def on_train_begin(self, trainer: TrainerView) -> None:
+        if not (trainer.accelerator.is_main_process and self.path.is_file()):
+            return
+        step = trainer.state.global_step
+        kept = [line for line in self.path.read_text().splitlines() if line.strip() and _step(line) <= step]
+        tmp = self.path.with_name(f".tmp-{self.path.name}")
+        tmp.write_text("".join(line + "\n" for line in kept))
+        tmp.replace(self.path)
+
+    def on_step_end(self, trainer: TrainerView, logs: dict[str, float]) -> None:
         if logs:
             self._write(trainer, {"kind": "train", **logs})
 
-    def on_evaluate(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+    def on_evaluate(self, trainer: TrainerView, metrics: dict[str, float]) -> None:
         self._write(
             trainer, {"kind": "eval", "epoch": trainer.state.epoch, "step": trainer.state.global_step, **metrics}
         )
 
 
-class KNNEvaluationCallback(TrainerCallback):
-    """Weighted k-NN accuracy (DINO: k = 20, T = 0.07) of the teacher backbone every `every_epochs` epochs.
-
-    Uses `training.probe`'s k-NN (the same code as the offline probes) on a labelled bank and a class-balanced test set.
-    """
-
-    def __init__(
-        self, train_set: Any, test_set: Any, every_epochs: int, k: int, temperature: float, num_workers: int = 0
-    ) -> None:
-        self.train_set, self.test_set = train_set, test_set
-        self.every_epochs, self.k, self.temperature = every_epochs, k, temperature
-        self.num_workers = num_workers
-        self.history: list[dict[str, float]] = []
-
-    def evaluate(self, trainer: Trainer) -> dict[str, float]:
-        from .probes.knn import knn_evaluate
-
-        metrics = knn_evaluate(
-            trainer.teacher_backbone,
-            self.train_set,
-            self.test_set,
-            trainer.processor,
-            accelerator=trainer.accelerator,
-            k=self.k,
-            temperature=self.temperature,
-            num_workers=self.num_workers,
-        )
-        self.history.append({"epoch": trainer.state.epoch, "step": trainer.state.global_step, **metrics})
-        return metrics
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        """At step 0, evaluate the randomly initialised teacher: the baseline of the same run."""
-        if self.every_epochs and trainer.state.global_step == 0:
-            metrics = trainer.evaluate(self.evaluate)
-            trainer.state.metrics["knn_accuracy_at_init"] = metrics["knn_accuracy"]
-
-    def on_epoch_end(self, trainer: Trainer) -> None:
-        last_epoch = trainer.state.epoch + 1 == trainer.config.run.epochs
-        if self.every_epochs and ((trainer.state.epoch + 1) % self.every_epochs == 0 or last_epoch):
-            trainer.evaluate(self.evaluate)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"history": self.history}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.history = list(state.get("history", []))
-
-
-class CurvesPlotter(TrainerCallback):
-    """Saves `output_dir/training_curves.png` (loss vs ln K, entropies, lr, k-NN) from `metrics.jsonl` at the end."""
-
-    def __init__(self, metrics_path: Path, out_path: Path, out_dim: int) -> None:
-        self.metrics_path, self.out_path, self.out_dim = Path(metrics_path), Path(out_path), out_dim
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        if trainer.accelerator.is_main_process and self.metrics_path.is_file():
-            plot_training_curves(self.metrics_path, self.out_path, self.out_dim)
-
-
-def plot_training_curves(metrics_path: Path, out_path: Path, out_dim: int) -> None:
-    """Four panels: loss and teacher entropy against ln(out_dim), learning rate / momentum, and k-NN accuracy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    records = [json.loads(line) for line in Path(metrics_path).read_text().splitlines() if line.strip()]
-    train = [r for r in records if r.get("kind") == "train"]
-    evals = [r for r in records if r.get("kind") == "eval" and "knn_accuracy" in r]
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
-    steps = [r["step"] for r in train]
-    axes[0].plot(steps, [r["loss"] for r in train], label="DINO loss")
-    axes[0].axhline(math.log(out_dim), color="grey", ls="--", label="ln(out_dim)")
-    axes[0].set_title("loss")
-    axes[1].plot(steps, [r["teacher_entropy"] for r in train], label="teacher entropy (per image)")
-    axes[1].plot(steps, [r["teacher_mean_entropy"] for r in train], label="entropy of mean teacher output")
-    axes[1].axhline(math.log(out_dim), color="grey", ls="--", label="ln(out_dim)")
-    axes[1].set_title("collapse monitors (nats)")
-    axes[2].plot(steps, [r["lr"] for r in train], label="lr")
-    twin = axes[2].twinx()
-    twin.plot(steps, [r["momentum"] for r in train], color="tab:orange", label="teacher momentum")
-    axes[2].set_title("schedules")
-    if evals:
-        axes[3].plot([r["step"] for r in evals], [100 * r["knn_accuracy"] for r in evals], marker="o")
-    axes[3].set_title("k-NN accuracy (%) of the teacher")
-    axes[3].set_xlabel("step")
-    for ax in axes[:3]:
-        ax.set_xlabel("step")
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out_path, dpi=100)
-    plt.close(fig)
+def _step(line: str) -> int:
+    """The step of a metrics.jsonl record (records without one count as step 0)."""
+    return int(json.loads(line).get("step", 0))

@@ -1,60 +1,60 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
-"""Configuration dataclasses of DINO pretraining, parsed by transformers' `HfArgumentParser` from a YAML file plus
-command-line overrides (`--config training/configs/demo.yaml --epochs 3`).
+"""The settings of a pretraining run: its own argument groups (model, data, run) and the building blocks' configs,
+parsed together from a YAML file plus command-line overrides (`--config demo --epochs 3`).
 
-Defaults are DINO's (Caron et al. 2021, facebookresearch/dino `main_dino.py`) where the OceanSAR paper is silent;
-`training/configs/*.yaml` set the values used for each backbone.
+Every setting is declared once: the run-level groups here, the others beside the block that uses them (see
+`PRETRAIN_GROUPS`). Defaults are DINO's (Caron et al. 2021, facebookresearch/dino `main_dino.py`) where the OceanSAR
+paper is silent; `training/configs/*.yaml` set the values used for each recipe.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-from transformers import HfArgumentParser
-
+from .arguments import ArgumentGroup, group_values, parse_groups
 from .augment import MultiCropConfig
+from .data import DATASET_KINDS, SyntheticArchiveConfig
+from .dino import DINOConfig
+from .probes.knn_callback import KNNEvaluationConfig
+from .pruning.callback import PruningConfig
+from .pruning.sampling import SelectionConfig
 
 
 @dataclass
 class ModelArguments:
-    """The backbone being pretrained."""
+    """The backbone being pretrained. `input_size` is also what augmentation crops from, and the exported model's
+    native input (a ViT's position grid: no interpolation at this size)."""
 
     backbone: str = field(default="resnet50", metadata={"help": "oceansar_hf preset: resnet50, vit_small_patch16, ..."})
-    image_size: int = field(
-        default=256, metadata={"help": "Side (px) of the processed vignette fed to augmentation (model image_size)."}
+    input_size: int = field(
+        default=256,
+        metadata={
+            "help": "Side (px) of the processed image: the image processor's output and the model's native input size."
+        },
     )
 
 
 @dataclass
 class DataArguments:
-    """Where the pretraining images come from and how they are turned into model inputs."""
+    """Where the pretraining images come from and how the image processor turns them into model inputs."""
 
     dataset: str = field(
-        default="synthetic", metadata={"help": "Archive kind: synthetic, geotiff, npy, png or hf (arrow/parquet)."}
+        default="synthetic",
+        metadata={"help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet)."},
     )
     data_path: str | None = field(default=None, metadata={"help": "Folder or file of the archive (not for synthetic)."})
     image_column: str = field(default="image", metadata={"help": "Image column of an hf dataset."})
-    synthetic_num_samples: int = field(default=20000, metadata={"help": "Size of the synthetic archive."})
-    synthetic_image_size: int | None = field(
-        default=None, metadata={"help": "Rendered size of synthetic vignettes (px); defaults to image_size."}
+    num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes per process."})
+    input_kind: str | None = field(
+        default=None, metadata={"help": "Pixel units (the processor's input_kind); None = the processor's default."}
     )
-    synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic archive."})
-    synthetic_class_weights: list[float] | None = field(
-        default=None,
-        metadata={
-            "help": "Class frequencies of the synthetic archive (10 values, TenGeoP order); None = heavy-tailed."
-        },
-    )
-    num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes per training process."})
-    input_kind: str = field(default="amplitude", metadata={"help": "Pixel units: amplitude, intensity or db."})
     nodata_value: float | None = field(default=None, metadata={"help": "Raw value marking missing pixels."})
-    normalization: str = field(
-        default="fixed", metadata={"help": "fixed (dataset mean/std, keeps the wind-speed level) or per_image."}
+    normalization: str | None = field(
+        default=None,
+        metadata={"help": "fixed (dataset mean/std, keeps the wind-speed level) or per_image; None = the processor's."},
     )
     image_mean: float | None = field(
         default=None, metadata={"help": "Fixed mean (dB); None = fit on `fit_normalization_samples` archive images."}
@@ -64,40 +64,20 @@ class DataArguments:
         default=256, metadata={"help": "Random archive images used to fit the fixed mean/std when not given."}
     )
 
-
-@dataclass
-class DINOArguments:
-    """DINO head, loss, optimiser and schedules (all schedules counted in optimisation steps)."""
-
-    out_dim: int = field(default=65536, metadata={"help": "Prototypes K of the DINO head (DINO: 65536)."})
-    hidden_dim: int = field(default=2048, metadata={"help": "Hidden width of the head MLP."})
-    bottleneck_dim: int = field(default=256, metadata={"help": "Bottleneck width before the weight-normed layer."})
-    head_layers: int = field(default=3, metadata={"help": "Linear layers in the head MLP."})
-    use_bn_in_head: bool = field(default=False, metadata={"help": "BatchNorm in the head MLP."})
-    norm_last_layer: bool = field(default=True, metadata={"help": "Fix the last layer's weight norm to 1."})
-    student_temp: float = field(default=0.1, metadata={"help": "Student softmax temperature."})
-    teacher_temp: float = field(default=0.04, metadata={"help": "Teacher temperature after warm-up."})
-    warmup_teacher_temp: float = field(default=0.04, metadata={"help": "Teacher temperature at step 0."})
-    warmup_teacher_temp_epochs: float = field(default=0, metadata={"help": "Epochs of linear teacher-temp warm-up."})
-    center_momentum: float = field(default=0.9, metadata={"help": "EMA momentum of the teacher-output center."})
-    momentum_teacher: float = field(default=0.996, metadata={"help": "Teacher EMA momentum at step 0 (cosine → 1)."})
-    optimizer: str = field(default="adamw", metadata={"help": "adamw or sgd (DINO's ResNet-50 recipe uses sgd)."})
-    lr: float = field(default=5e-4, metadata={"help": "Peak learning rate per 256 images (scaled by global batch)."})
-    min_lr: float = field(default=1e-6, metadata={"help": "Final learning rate of the cosine decay."})
-    warmup_epochs: float = field(default=10, metadata={"help": "Epochs of linear learning-rate warm-up."})
-    weight_decay: float = field(default=0.04, metadata={"help": "Weight decay at step 0."})
-    weight_decay_end: float = field(default=0.4, metadata={"help": "Weight decay at the end (cosine)."})
-    clip_grad: float = field(default=3.0, metadata={"help": "Max global gradient norm (0 = no clipping)."})
-    freeze_last_layer: float = field(
-        default=1, metadata={"help": "Epochs during which the head's last layer is fixed."}
-    )
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASET_KINDS:
+            raise ValueError(f"dataset must be one of {DATASET_KINDS}, got {self.dataset!r}")
 
 
 @dataclass
 class RunArguments:
-    """The run: output, length, batch, precision, checkpoints, evaluation and logging."""
+    """The run: output, length, batch, precision, checkpoints, fault handling and logging."""
 
     output_dir: str = field(default="outputs/run", metadata={"help": "Checkpoints, exported models, logs, plots."})
+    overwrite_output_dir: bool = field(
+        default=False,
+        metadata={"help": "Start a fresh run in a non-empty output_dir, deleting the previous run's files first."},
+    )
     epochs: int = field(default=100, metadata={"help": "Training epochs (an epoch is `steps_per_epoch` steps)."})
     batch_size: int = field(default=64, metadata={"help": "Images per process per step (before multi-crop)."})
     steps_per_epoch: int | None = field(
@@ -106,7 +86,7 @@ class RunArguments:
     )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimisation step."})
     seed: int = field(default=0, metadata={"help": "Seed of initialisation, data order and augmentation."})
-    cpu: bool = field(default=False, metadata={"help": "Train on the CPU even when a GPU is present."})
+    cpu: bool = field(default=False, metadata={"help": "Run on the CPU even when a GPU is present."})
     mixed_precision: str = field(
         default="auto", metadata={"help": "auto (bf16 on GPUs that have it, else fp32), no, bf16 or fp16."}
     )
@@ -123,78 +103,81 @@ class RunArguments:
     stop_after_steps: int | None = field(
         default=None, metadata={"help": "Stop (as if interrupted) after this global step; for tests and debugging."}
     )
-    eval_every_epochs: int = field(default=1, metadata={"help": "k-NN evaluation every N epochs (0 = off)."})
-    knn_train_samples: int = field(
-        default=2000, metadata={"help": "Class-balanced labelled synthetic images in the k-NN bank."}
+    max_skipped_fraction: float = field(
+        default=0.1,
+        metadata={
+            "help": "Stop with an error when more than this fraction of the samples read so far were corrupt "
+            "(checked after each epoch and at the end; 1 = never)."
+        },
     )
-    knn_test_samples: int = field(default=1000, metadata={"help": "Class-balanced synthetic k-NN test images."})
-    knn_k: int = field(default=20, metadata={"help": "Neighbours of the weighted k-NN (DINO: 20)."})
-    knn_temperature: float = field(default=0.07, metadata={"help": "Temperature of the k-NN vote weights (DINO)."})
+    ddp_timeout: int = field(
+        default=1800,
+        metadata={"help": "Seconds a process waits in a collective before the run fails (a stalled or dead rank)."},
+    )
     log_every_steps: int = field(default=10, metadata={"help": "Steps between metric records."})
     report_to: str = field(
-        default="auto", metadata={"help": "Accelerate tracker: auto (tensorboard if installed), none."}
+        default="auto", metadata={"help": "Accelerate tracker: auto (tensorboard if installed), none, or a name."}
     )
 
-
-@dataclass
-class PruningArguments:
-    """Dynamic dataset pruning (the paper's method). The paper's values are unknown; defaults are ours."""
-
-    pruning: bool = field(default=False, metadata={"help": "Enable dynamic pruning."})
-    pruning_warmup_epochs: int = field(default=2, metadata={"help": "T_w: epochs on the full archive first."})
-    pruning_every_epochs: int = field(default=2, metadata={"help": "T_s: epochs between resamplings."})
-    pruning_rho: float = field(default=0.3, metadata={"help": "ρ: fraction of the archive kept."})
-    pruning_eta: float = field(default=0.5, metadata={"help": "η: 1 = points nearest centroids, 0 = spread out."})
-    pruning_subset_size: int | None = field(
-        default=None, metadata={"help": "Random archive images embedded and clustered (None = min(N, 2·ρ·N))."}
-    )
-    pruning_clusters: list[int] = field(
-        default_factory=lambda: [100, 20], metadata={"help": "Clusters per hierarchical k-means level."}
-    )
-    pruning_resampling_steps: list[int] = field(
-        default_factory=lambda: [5, 5], metadata={"help": "Vo et al. resampling steps per level."}
-    )
-    pruning_sample_size: list[int] = field(
-        default_factory=lambda: [10, 3], metadata={"help": "Points per cluster in each resampling step, per level."}
-    )
-    pruning_kmeans_iters: int = field(default=20, metadata={"help": "Lloyd iterations per k-means run."})
-    pruning_batch_size: int = field(default=256, metadata={"help": "Embedding batch size per process."})
+    def __post_init__(self) -> None:
+        if self.keep_last < 1:
+            raise ValueError(f"keep_last must be >= 1 (checkpoints kept), got {self.keep_last}")
+        if not 0.0 <= self.max_skipped_fraction <= 1.0:
+            raise ValueError(f"max_skipped_fraction must be in [0, 1], got {self.max_skipped_fraction}")
+        if self.ddp_timeout < 1:
+            raise ValueError(f"ddp_timeout must be >= 1 second, got {self.ddp_timeout}")
 
 
-ARGUMENT_CLASSES = (ModelArguments, DataArguments, MultiCropConfig, DINOArguments, RunArguments, PruningArguments)
+PRETRAIN_GROUPS = (
+    ArgumentGroup(ModelArguments),
+    ArgumentGroup(DataArguments),
+    ArgumentGroup(SyntheticArchiveConfig, prefix="synthetic_"),
+    ArgumentGroup(MultiCropConfig),
+    ArgumentGroup(DINOConfig),
+    ArgumentGroup(RunArguments),
+    ArgumentGroup(KNNEvaluationConfig),
+    ArgumentGroup(PruningConfig, prefix="pruning_"),
+    ArgumentGroup(SelectionConfig, prefix="pruning_"),
+)
+"""The argument groups of `python -m training.pretrain`, in `PretrainConfig` field order."""
+
+RENAMED = {"image_size": "input_size"}
+"""Flags renamed since earlier versions (still accepted, with a warning)."""
 
 
 @dataclass
 class PretrainConfig:
-    """All argument groups of one run."""
+    """All settings of one run, one group per building block."""
 
     model: ModelArguments
     data: DataArguments
+    synthetic: SyntheticArchiveConfig
     augment: MultiCropConfig
-    dino: DINOArguments
+    dino: DINOConfig
     run: RunArguments
-    pruning: PruningArguments
+    knn: KNNEvaluationConfig
+    pruning: PruningConfig
+    selection: SelectionConfig
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat {field: value} dict, the YAML format accepted by `parse_config`."""
-        return {f.name: getattr(group, f.name) for group in vars(self).values() for f in fields(group)}
+        """Flat {flag: value} dict, the YAML format `parse_config` reads back."""
+        return group_values(PRETRAIN_GROUPS, [getattr(self, f) for f in self.__dataclass_fields__])
 
 
 def parse_config(argv: Sequence[str] | None = None) -> PretrainConfig:
-    """Parse `--config FILE.yaml` (flat keys of any group) then command-line overrides of any field."""
+    """Parse `--config NAME_OR_PATH` (flat keys of any group; `--config=...` too) then command-line overrides."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
-    parser.add_argument("--config", type=str, default=None, help="YAML file of defaults (flat keys).")
-    if "--config" in argv:
-        position = argv.index("--config")
-        path = Path(argv[position + 1])
-        if not path.is_file():
-            raise FileNotFoundError(f"config file {path} does not exist")
-        values = yaml.safe_load(path.read_text()) or {}
-        known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"{path}: unknown keys {unknown}; valid keys are {sorted(known)}")
-        parser.set_defaults(**values)
-    groups = parser.parse_args_into_dataclasses(args=argv, look_for_args_file=False)
-    return PretrainConfig(*groups[: len(ARGUMENT_CLASSES)])
+    groups = parse_groups(
+        PRETRAIN_GROUPS,
+        argv,
+        prog="python -m training.pretrain",
+        description="DINO pretraining of an OceanSAR backbone with dynamic dataset pruning.",
+        renamed=RENAMED,
+    )
+    config = PretrainConfig(*groups)
+    if config.augment.global_crop_size > config.model.input_size:
+        raise ValueError(
+            f"global_crop_size {config.augment.global_crop_size} exceeds input_size {config.model.input_size}: "
+            "crops are taken from the processed image"
+        )
+    return config

@@ -33,8 +33,8 @@ from tqdm.auto import tqdm
 from oceansar_hf import OceanSARImageProcessor
 
 from .data import collate_samples
+from .distributed import deduplicate_by_index, gather_features
 from .inputs import ModelInputs
-from .pruning.distributed import deduplicate_by_index, gather_features
 
 logger = logging.getLogger(__name__)
 

@@ -7,14 +7,14 @@ from typing import Any
 
 from oceansar_hf import OceanSARImageProcessor
 
-from .data import CorruptSampleError, SkipCorrupt
+from .data import CorruptSampleError, SkipCorrupt, Skipped
 
 
 class ModelInputs:
     """Dataset wrapper: sample `"image"` (H, W) raw → `"pixel_values"` (1, S, S) float32; other keys kept.
 
-    Corrupt samples (unreadable, wrong shape, all NaN) come back as `None` with a warning (see `SkipCorrupt`), so that
-    `training.data.collate_samples` drops and counts them.
+    Corrupt samples (unreadable, wrong shape, all NaN, no valid pixel) come back as `Skipped` markers with a warning
+    (see `SkipCorrupt`), which `collate_samples` drops, counts and names.
     """
 
     def __init__(self, dataset: Any, processor: OceanSARImageProcessor) -> None:
@@ -25,7 +25,7 @@ class ModelInputs:
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int) -> dict | None:
+    def __getitem__(self, index: int) -> dict | Skipped:
         return self._safe[index]
 
 

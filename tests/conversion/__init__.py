@@ -9,12 +9,14 @@ import torch
 from safetensors.torch import save_file
 
 from oceansar_hf import (
+    TASKS,
     OceanSARConfig,
     OceanSARForImageClassification,
     OceanSARImageProcessor,
     OceanSARModel,
     task_config,
 )
+from oceansar_hf.probe_results import ProbeResults
 
 TEST_SIZE = 64
 
@@ -68,17 +70,14 @@ def export_folder(folder: Path, task: str | None = None) -> OceanSARModel | Ocea
 
 
 def probe_results(task: str, synthetic: bool = True) -> dict:
-    """A valid probe results record for `task` (the schema the probes write)."""
+    """A valid probe results record for `task`, written by the schema itself (`ProbeResults.to_dict`)."""
     metrics = (
         {"accuracy": 0.625, "knn_accuracy": 0.5} if task == "tengeop" else {"rmse": 0.71, "mae": 0.52, "bias": -0.04}
     )
-    return {
-        "task": task,
-        "model": "outputs/demo/export",
-        "dataset": {"name": "synthetic-wv", "split": "test", "num_samples": 320, "synthetic": synthetic},
-        "metrics": metrics,
-        "units": {"tengeop": None, "wave": "m", "wind": "m/s"}[task],
-    }
+    results = ProbeResults(
+        task, "outputs/demo/export", "synthetic-wv", "test", 320, synthetic, metrics, TASKS[task]["unit"]
+    )
+    return results.to_dict()
 
 
 def write_json(path: Path, data: object) -> Path:

@@ -87,7 +87,7 @@ def test_missing_or_invalid_config_is_refused(tmp_path):
     assert "is not an OceanSARConfig" in refused([str(checkpoint), str(tmp_path / "export")])
     config.unlink()
     assert "has no oceansar_config.json" in refused([str(checkpoint), str(tmp_path / "export")])
-    assert "neither a checkpoint folder" in refused([str(tmp_path), str(tmp_path / "export")])
+    assert "neither a complete checkpoint" in refused([str(tmp_path), str(tmp_path / "export")])
 
 
 def test_help_and_existing_output(tmp_path, capsys):

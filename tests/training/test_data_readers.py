@@ -14,9 +14,9 @@ import tifffile
 import torch
 from PIL import Image
 
+from oceansar_hf.tasks import TENGEOP_CLASSES
 from tests.conftest import QUICKLOOK_DIR
 from training.data import (
-    CLASS_NAMES,
     CorruptSampleError,
     CorruptSampleWarning,
     GeoTiffFolder,
@@ -24,6 +24,7 @@ from training.data import (
     ImageFolder,
     NpyFolder,
     SkipCorrupt,
+    Skipped,
     SyntheticWVArchive,
     build_dataset,
     collate_samples,
@@ -109,7 +110,7 @@ def _image_table(quicklook_arrays: list[np.ndarray]) -> datasets.Dataset:
             "image": datasets.Image(),
             "wave_height": datasets.Value("float32"),
             "wind_speed": datasets.Value("float32"),
-            "label": datasets.ClassLabel(names=list(CLASS_NAMES)),
+            "label": datasets.ClassLabel(names=list(TENGEOP_CLASSES)),
         }
     )
     return datasets.Dataset.from_dict(
@@ -221,7 +222,8 @@ def test_skip_corrupt_and_collate_count_and_name_skipped_samples(mixed_folder: P
     assert (
         len(messages) == 2 and "b_garbage.npy" in messages[0] and "d_rgb.npy: expected a single-channel" in messages[1]
     )
-    assert samples[1] is None and samples[3] is None
+    assert isinstance(samples[1], Skipped) and isinstance(samples[3], Skipped)
+    assert Path(samples[1].description).name == "b_garbage.npy" and "single-channel" in samples[3].reason
     batch = collate_samples(samples)
     assert batch["n_skipped"] == 2 and batch["batch_size"] == 2
     assert [Path(name).name for name in batch["skipped"]] == ["b_garbage.npy", "d_rgb.npy"]
@@ -240,7 +242,7 @@ def test_skip_corrupt_and_collate_count_and_name_skipped_samples(mixed_folder: P
     assert ds.labels().tolist() == [-1] * 6  # other attributes come from the wrapped dataset
     restored = pickle.loads(pickle.dumps(ds))  # what a spawned dataloader worker gets
     with pytest.warns(CorruptSampleWarning, match="b_garbage.npy"):
-        assert restored[1] is None
+        assert isinstance(restored[1], Skipped)
     assert restored[0]["index"] == 0
 
 

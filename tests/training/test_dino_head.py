@@ -8,7 +8,15 @@ from torch.nn.parallel import DistributedDataParallel
 
 from training.dino import DINOHead, cancel_last_layer_gradients, make_teacher, param_groups, update_teacher
 
-SMALL = {"in_dim": 12, "out_dim": 32, "hidden_dim": 16, "bottleneck_dim": 8}
+SMALL = {
+    "in_dim": 12,
+    "out_dim": 32,
+    "hidden_dim": 16,
+    "bottleneck_dim": 8,
+    "num_layers": 3,
+    "use_bn": False,
+    "norm_last_layer": True,
+}
 
 
 def _student() -> nn.Module:
@@ -25,7 +33,7 @@ def test_forward_shape_and_cosine_outputs_with_unit_norm_last_layer():
     assert out.abs().max() <= 1.0 + 1e-6  # unit-norm input · unit-norm rows = cosine
     magnitude = head.last_layer.parametrizations.weight.original0
     assert not magnitude.requires_grad
-    assert DINOHead(**SMALL, norm_last_layer=False).last_layer.parametrizations.weight.original0.requires_grad
+    assert DINOHead(**{**SMALL, "norm_last_layer": False}).last_layer.parametrizations.weight.original0.requires_grad
 
 
 @pytest.mark.parametrize(
@@ -33,7 +41,7 @@ def test_forward_shape_and_cosine_outputs_with_unit_norm_last_layer():
     [(1, False, 1, 0), (3, False, 3, 0), (3, True, 3, 2), (4, False, 4, 0)],
 )
 def test_mlp_layout(num_layers, use_bn, n_linear, n_bn):
-    head = DINOHead(**SMALL, num_layers=num_layers, use_bn=use_bn)
+    head = DINOHead(**{**SMALL, "num_layers": num_layers, "use_bn": use_bn})
     linears = [m for m in head.mlp if isinstance(m, nn.Linear)]
     assert len(linears) == n_linear
     assert sum(isinstance(m, nn.BatchNorm1d) for m in head.mlp) == n_bn
@@ -43,7 +51,7 @@ def test_mlp_layout(num_layers, use_bn, n_linear, n_bn):
 
 
 def test_init_trunc_normal_and_zero_bias():
-    head = DINOHead(in_dim=256, out_dim=64, hidden_dim=256, bottleneck_dim=256)
+    head = DINOHead(**{**SMALL, "in_dim": 256, "out_dim": 64, "hidden_dim": 256, "bottleneck_dim": 256})
     for module in head.mlp:
         if isinstance(module, nn.Linear):
             assert torch.count_nonzero(module.bias) == 0
@@ -74,10 +82,10 @@ def test_deepcopy_is_independent_and_equal():
 
 def test_state_dict_round_trip_through_file(tmp_path):
     torch.manual_seed(0)
-    head = DINOHead(**SMALL, norm_last_layer=False)
+    head = DINOHead(**{**SMALL, "norm_last_layer": False})
     torch.save(head.state_dict(), tmp_path / "head.pt")
     torch.manual_seed(1)
-    fresh = DINOHead(**SMALL, norm_last_layer=False)
+    fresh = DINOHead(**{**SMALL, "norm_last_layer": False})
     x = torch.randn(4, 12)
     assert not torch.equal(fresh(x), head(x))
     fresh.load_state_dict(torch.load(tmp_path / "head.pt"))

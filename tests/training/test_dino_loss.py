@@ -10,6 +10,11 @@ from training.dino import DINOLoss
 OUT_DIM = 7
 
 
+def make_loss(student_temp: float = 0.1, center_momentum: float = 0.9) -> DINOLoss:
+    """DINO's defaults unless a test changes one."""
+    return DINOLoss(OUT_DIM, student_temp, center_momentum)
+
+
 def _log_softmax_by_hand(x: torch.Tensor) -> torch.Tensor:
     shifted = x - x.max(dim=-1, keepdim=True).values
     return shifted - shifted.exp().sum(dim=-1, keepdim=True).log()
@@ -40,7 +45,7 @@ def test_loss_and_gradient_match_explicit_loops_in_float64(n_global, n_crops, ba
     gen = torch.Generator().manual_seed(n_crops)
     student = torch.randn(n_crops * batch, OUT_DIM, generator=gen, dtype=torch.float64)
     teacher = torch.randn(n_global * batch, OUT_DIM, generator=gen, dtype=torch.float64)
-    criterion = DINOLoss(OUT_DIM, student_temp=0.2).double()
+    criterion = make_loss(student_temp=0.2).double()
     criterion.center.copy_(torch.randn(1, OUT_DIM, generator=gen, dtype=torch.float64))
     reference_center = criterion.center.clone()
 
@@ -58,7 +63,7 @@ def test_loss_and_gradient_match_explicit_loops_in_float64(n_global, n_crops, ba
 def test_center_update_is_ema_of_teacher_mean():
     gen = torch.Generator().manual_seed(1)
     teacher = torch.randn(6, OUT_DIM, generator=gen)
-    criterion = DINOLoss(OUT_DIM, center_momentum=0.8)
+    criterion = make_loss(center_momentum=0.8)
     criterion.center.fill_(0.5)
     assert not dist.is_initialized()  # single process, no process group
     criterion(torch.randn(9, OUT_DIM, generator=gen), teacher, teacher_temp=0.04, n_global=2)
@@ -71,7 +76,7 @@ def test_gradient_reaches_student_only():
     gen = torch.Generator().manual_seed(2)
     student_layer, teacher_layer = torch.nn.Linear(5, OUT_DIM), torch.nn.Linear(5, OUT_DIM)
     x = torch.randn(4 * 3, 5, generator=gen)
-    loss, _ = DINOLoss(OUT_DIM)(student_layer(x), teacher_layer(x[:6]), teacher_temp=0.04, n_global=2)
+    loss, _ = make_loss()(student_layer(x), teacher_layer(x[:6]), teacher_temp=0.04, n_global=2)
     loss.backward()
     assert student_layer.weight.grad is not None and student_layer.weight.grad.abs().sum() > 0
     assert teacher_layer.weight.grad is None and teacher_layer.bias.grad is None
@@ -81,16 +86,16 @@ def test_bfloat16_inputs_give_float32_loss_equal_to_upcast_inputs():
     gen = torch.Generator().manual_seed(3)
     student = torch.randn(8, OUT_DIM, generator=gen).bfloat16()
     teacher = torch.randn(4, OUT_DIM, generator=gen).bfloat16()
-    loss_bf16, _ = DINOLoss(OUT_DIM)(student, teacher, teacher_temp=0.04)
-    loss_fp32, _ = DINOLoss(OUT_DIM)(student.float(), teacher.float(), teacher_temp=0.04)
+    loss_bf16, _ = make_loss()(student, teacher, teacher_temp=0.04)
+    loss_fp32, _ = make_loss()(student.float(), teacher.float(), teacher_temp=0.04)
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        loss_autocast, _ = DINOLoss(OUT_DIM)(student.float(), teacher.float(), teacher_temp=0.04)
+        loss_autocast, _ = make_loss()(student.float(), teacher.float(), teacher_temp=0.04)
     assert loss_bf16.dtype == loss_autocast.dtype == torch.float32
     assert loss_bf16.item() == loss_fp32.item() == loss_autocast.item()
 
 
 def test_entropy_stats_show_both_collapse_modes():
-    criterion = DINOLoss(OUT_DIM, center_momentum=1.0)
+    criterion = make_loss(center_momentum=1.0)
     student = torch.zeros(4, OUT_DIM)
     _, uniform = criterion(student, torch.zeros(2, OUT_DIM), teacher_temp=0.04)
     assert uniform["max_entropy"].item() == pytest.approx(math.log(OUT_DIM))
@@ -122,7 +127,7 @@ def test_entropy_stats_show_both_collapse_modes():
 )
 def test_bad_inputs_raise_clear_errors(student_shape, teacher_shape, temp, n_global, match):
     with pytest.raises(ValueError, match=match):
-        DINOLoss(OUT_DIM)(torch.zeros(student_shape), torch.zeros(teacher_shape), temp, n_global)
+        make_loss()(torch.zeros(student_shape), torch.zeros(teacher_shape), temp, n_global)
 
 
 def _rank_teacher(rank: int) -> torch.Tensor:
@@ -135,7 +140,7 @@ def _distributed_worker(rank: int, world_size: int, init_file: str, out_dir: str
     try:
         teacher = _rank_teacher(rank)
         student = torch.randn(4 * (2 + rank), OUT_DIM)
-        criterion = DINOLoss(OUT_DIM, center_momentum=0.9)
+        criterion = make_loss()
         criterion.center.fill_(1.0)
         criterion(student, teacher, teacher_temp=0.04, n_global=2)
         torch.save(criterion.center, f"{out_dir}/center_{rank}.pt")

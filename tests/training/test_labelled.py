@@ -12,8 +12,9 @@ import tifffile
 from PIL import Image
 from pyarrow import parquet
 
+from oceansar_hf.tasks import TENGEOP_LETTERS
 from tests.training.test_data_readers import centre_crop, real_quicklooks
-from training.data import TENGEOP_LETTERS, RegressionTable, TenGeoPFolder
+from training.data import RegressionTable, TenGeoPFolder
 
 PER_CLASS = 20
 

@@ -15,10 +15,12 @@ import tifffile
 import torch
 from transformers import AutoModelForImageClassification, ResNetConfig, ResNetModel
 
+from conversion.model_card import load_results
 from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARImageProcessor, OceanSARModel
 from training.data import SyntheticArchiveConfig, SyntheticWVArchive, balanced_split
-from training.probe import load_backbone, main
+from training.probe import main
 from training.probes.data import build_probe_data
+from training.probes.models import load_backbone
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SIZE = 32
@@ -39,14 +41,10 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 def read_results(output: Path, task: str) -> dict:
-    results = json.loads((output / "results.json").read_text())
-    assert set(results) == {"task", "model", "dataset", "metrics", "units", "details"}
-    assert results["task"] == task and results["units"] == UNITS[task]
-    assert set(results["dataset"]) == {"name", "split", "num_samples", "synthetic"}
-    assert set(results["metrics"]) == METRIC_KEYS[task]
-    assert all(isinstance(v, float) and np.isfinite(v) for v in results["metrics"].values())
-    assert isinstance(results["dataset"]["num_samples"], int) and isinstance(results["dataset"]["synthetic"], bool)
-    return results
+    """The results.json `run_probe` wrote, read back by the model cards' loader (writer and reader joined)."""
+    loaded = load_results(output / "results.json")
+    assert loaded.task == task and set(loaded.metrics) == METRIC_KEYS[task]
+    return json.loads((output / "results.json").read_text())
 
 
 @pytest.mark.parametrize("task", ["tengeop", "wave", "wind"])
@@ -83,8 +81,8 @@ def test_each_task_end_to_end_on_the_synthetic_archive(tmp_path, model_dir, task
 def test_exported_probe_folder_is_a_loadable_backbone(tmp_path, model_dir):
     output = tmp_path / "out"
     main(["--model", str(model_dir), "--task", "wave", "--output", str(output), "--no-cache", *SMALL])
-    reloaded, processor, _ = load_backbone(str(output / "model"))
-    original, _, _ = load_backbone(str(model_dir))
+    reloaded, processor, _ = load_backbone(str(output / "model"), SIZE)
+    original, _, _ = load_backbone(str(model_dir), SIZE)
     x = torch.randn(2, 1, SIZE, SIZE)
     with torch.no_grad():
         torch.testing.assert_close(reloaded(x).pooler_output, original(x).pooler_output)
@@ -97,9 +95,9 @@ def test_released_resnet_format_is_converted(tmp_path):
     torch.manual_seed(0)
     released = ResNetModel(config).eval()
     released.save_pretrained(tmp_path)
-    backbone, processor, fingerprint = load_backbone(str(tmp_path))
+    backbone, processor, fingerprint = load_backbone(str(tmp_path), 256)
     assert isinstance(backbone, OceanSARModel) and len(fingerprint) == 64
-    assert processor.size == {"height": 256, "width": 256}  # no preprocessor_config.json: defaults
+    assert processor.size == {"height": 256, "width": 256}  # no preprocessor_config.json: the input_size given
     x = torch.randn(2, 1, 40, 40)
     with torch.no_grad():
         torch.testing.assert_close(backbone(x).pooler_output, released(x).pooler_output.flatten(1))
@@ -107,7 +105,7 @@ def test_released_resnet_format_is_converted(tmp_path):
 
 def test_subprocess_run_with_random_weights_and_cache_reuse(tmp_path):
     output = tmp_path / "out"
-    args = ["--model", "random:resnet_tiny", "--image-size", str(SIZE), "--task", "wind", "--output", str(output)]
+    args = ["--model", "random:resnet_tiny", "--input_size", str(SIZE), "--task", "wind", "--output", str(output)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
     command = [sys.executable, "-m", "training.probe", *args, *SMALL]
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)

@@ -14,8 +14,8 @@ import torch
 from safetensors.torch import load_file
 
 from tests.training.test_trainer import run, tiny_config
-from training.config import PruningArguments
-from training.pruning.callback import PruningCallback
+from training.pruning.callback import PruningCallback, PruningConfig
+from training.pruning.sampling import SelectionConfig
 
 PRUNING = {
     "synthetic_num_samples": 240,
@@ -31,10 +31,10 @@ PRUNING = {
 
 
 def test_schedule_of_rounds():
-    callback = PruningCallback(PruningArguments(pruning_warmup_epochs=3, pruning_every_epochs=2), Path("unused"))
+    callback = PruningCallback(PruningConfig(warmup_epochs=3, every_epochs=2), SelectionConfig(), Path("unused"))
     assert [e for e in range(10) if callback.is_due(e)] == [3, 5, 7, 9]
     with pytest.raises(ValueError, match="pruning_every_epochs"):
-        PruningCallback(PruningArguments(pruning_every_epochs=0), Path("unused"))
+        PruningConfig(every_epochs=0)
 
 
 def test_rounds_select_rho_of_the_archive_and_log_diagnostics(tmp_path):

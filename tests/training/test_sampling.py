@@ -121,7 +121,7 @@ def test_select_from_archive_maps_back_to_archive_indices():
     subset = draw_subset(archive_size, 2000, np.random.default_rng(0))
     assert subset.size == 2000 and np.unique(subset).size == 2000 and (np.diff(subset) > 0).all()
     features, _ = labelled_mixture([800, 600, 400, 200], dim=8)
-    config = SelectionConfig(rho=0.05, n_clusters=(20, 4), n_iters=5, n_resampling_steps=(1, 1), sample_size=(10, 2))
+    config = SelectionConfig(rho=0.05, clusters=(20, 4), kmeans_iters=5, resampling_steps=(1, 1), sample_size=(10, 2))
     selection = select_from_archive(features, subset, archive_size, config, seed=0)
     assert selection.target == 1000 and not selection.clipped
     assert set(selection.timings) == {"clustering_s", "sampling_s"} and min(selection.timings.values()) >= 0
@@ -134,7 +134,7 @@ def test_select_from_archive_maps_back_to_archive_indices():
 def test_select_from_archive_clips_when_subset_too_small(caplog):
     features, _ = labelled_mixture([100, 100], dim=4)
     subset = np.arange(0, 400, 2)
-    config = SelectionConfig(rho=0.6, n_clusters=(4,), n_iters=3, n_resampling_steps=(0,), sample_size=(1,))
+    config = SelectionConfig(rho=0.6, clusters=(4,), kmeans_iters=3, resampling_steps=(0,), sample_size=(1,))
     with caplog.at_level(logging.WARNING, logger="training.pruning.sampling"):
         selection = select_from_archive(features, subset, 400, config, seed=0)
     assert selection.clipped and selection.target == 240
@@ -147,7 +147,7 @@ def test_select_from_archive_clips_when_subset_too_small(caplog):
     [(np.arange(5), 100, "one row per archive index"), (np.arange(95, 105), 100, r"\[0, 100\)")],
 )
 def test_select_from_archive_rejects_bad_indices(indices, archive_size, message):
-    config = SelectionConfig(n_clusters=(2,), n_resampling_steps=(0,), sample_size=(1,))
+    config = SelectionConfig(clusters=(2,), resampling_steps=(0,), sample_size=(1,))
     with pytest.raises(ValueError, match=message):
         select_from_archive(torch.randn(10, 3), indices, archive_size, config, seed=0)
 
@@ -158,7 +158,7 @@ def test_select_from_archive_rejects_bad_indices(indices, archive_size, message)
         ({"rho": 0.0}, "rho"),
         ({"eta": -0.1}, "eta"),
         ({"subset_size": 0}, "subset_size"),
-        ({"n_clusters": (10, 5), "n_resampling_steps": (1,), "sample_size": (2, 2)}, "one entry per level"),
+        ({"clusters": (10, 5), "resampling_steps": (1,), "sample_size": (2, 2)}, "one entry per level"),
     ],
 )
 def test_selection_config_validates(kwargs, message):

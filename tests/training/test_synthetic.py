@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from oceansar_hf.tasks import TENGEOP_CLASSES
 from training.data import (
-    CLASS_NAMES,
     GeoTiffFolder,
     HFDatasetReader,
     NpyFolder,
@@ -62,7 +62,7 @@ def test_labels_match_samples_and_follow_the_class_weights() -> None:
     counts = big.class_counts()
     assert counts.sum() == 50_000
     np.testing.assert_allclose(counts / 50_000, np.asarray(DEFAULT_CLASS_WEIGHTS), atol=0.01)
-    assert counts.argmax() == CLASS_NAMES.index("pure ocean waves")
+    assert counts.argmax() == TENGEOP_CLASSES.index("pure ocean waves")
 
 
 def test_balanced_split_has_equal_classes_and_a_distinct_seed() -> None:

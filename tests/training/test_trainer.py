@@ -21,7 +21,8 @@ from training.trainer import Trainer
 
 TINY = {
     "backbone": "resnet_tiny",
-    "image_size": 32,
+    "input_size": 32,
+    "synthetic_image_size": 32,
     "synthetic_num_samples": 96,
     "num_workers": 0,
     "global_crop_size": 32,
@@ -73,9 +74,10 @@ def test_run_writes_checkpoints_export_logs_and_plot(tmp_path):
     checkpoints = sorted((out / "checkpoints").iterdir())
     assert [c.name for c in checkpoints] == ["checkpoint-00000006"]  # keep_last=1 removed checkpoint-00000003
     ckpt = checkpoints[0]
-    for name in ("model.safetensors", "model_1.safetensors", "oceansar_config.json", "trainer_state.json"):
-        assert (ckpt / name).is_file(), name
-    assert (ckpt / "export" / "model.safetensors").is_file()
+    state = json.loads((ckpt / "trainer_state.json").read_text())
+    for key in ("student", "teacher", "backbone_config", "processor", "tensors"):
+        assert (ckpt / state["layout"][key]).is_file(), key
+    assert not (ckpt / "export").exists()  # the teacher backbone is stored once, in the teacher's file
     teacher = load_file(ckpt / "model_1.safetensors")
     assert any(k.startswith("backbone.") for k in teacher) and any(k.startswith("head.") for k in teacher)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
@@ -177,9 +179,9 @@ def test_shipped_configs_parse_and_build_their_backbone(name):
 
     config = parse_config(["--config", str(CONFIG_DIR / f"{name}.yaml")])
     assert config.model.backbone == name if name != "demo" else config.model.backbone == "resnet_tiny"
-    backbone = OceanSARConfig(backbone=config.model.backbone, image_size=config.augment.global_crop_size)
+    backbone = OceanSARConfig(backbone=config.model.backbone, image_size=config.model.input_size)
     assert backbone.num_channels == 1
-    assert config.augment.global_crop_size <= config.model.image_size
+    assert config.augment.global_crop_size <= config.model.input_size
     assert config.pruning.pruning, "every shipped config runs the paper's dynamic pruning"
 
 

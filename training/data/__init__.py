@@ -1,9 +1,10 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """Data room: readers (GeoTIFF, .npy, PNG, Hugging Face datasets), the synthetic WV archive, skip-and-count collation
 and labelled downstream sets. See ARCHITECTURE.md, "Samples (training/data)", for the sample contract."""
 
-from .collate import CorruptSampleWarning, SkipCorrupt, collate_samples
+from .collate import CorruptSampleWarning, SkipCorrupt, Skipped, collate_samples
 from .errors import CorruptSampleError
-from .labelled import TENGEOP_LETTERS, RegressionTable, TenGeoPFolder
+from .labelled import SPLITS, RegressionTable, TenGeoPFolder, split_indices
 from .readers import (
     DATASET_KINDS,
     FileDataset,
@@ -14,19 +15,11 @@ from .readers import (
     build_dataset,
     validate_image,
 )
-from .synthetic import (
-    CLASS_NAMES,
-    NUM_CLASSES,
-    SyntheticArchiveConfig,
-    SyntheticWVArchive,
-    balanced_split,
-)
+from .synthetic import SyntheticArchiveConfig, SyntheticWVArchive, balanced_split
 
 __all__ = [
-    "CLASS_NAMES",
     "DATASET_KINDS",
-    "NUM_CLASSES",
-    "TENGEOP_LETTERS",
+    "SPLITS",
     "CorruptSampleError",
     "CorruptSampleWarning",
     "FileDataset",
@@ -36,11 +29,13 @@ __all__ = [
     "NpyFolder",
     "RegressionTable",
     "SkipCorrupt",
+    "Skipped",
     "SyntheticArchiveConfig",
     "SyntheticWVArchive",
     "TenGeoPFolder",
     "balanced_split",
     "build_dataset",
     "collate_samples",
+    "split_indices",
     "validate_image",
 ]

@@ -1,38 +1,36 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """Skip-and-count handling of corrupt samples: `SkipCorrupt` (dataset wrapper) and `collate_samples` (collate_fn).
 
-`SkipCorrupt` turns a `CorruptSampleError` into a ``None`` sample and a `CorruptSampleWarning` naming the file. It
-also records the skipped sample's description in a thread-local list that the next `collate_samples` call in the same
-thread takes as the batch's ``"skipped"`` names. A ``torch.utils.data.DataLoader`` fetches a batch and collates it in
-the same worker thread, so the names travel with their batch whatever ``num_workers`` is.
+`SkipCorrupt` turns a `CorruptSampleError` into a `Skipped` marker naming the sample (and warns); `collate_samples`
+drops the markers, counts them and keeps their names, so the names travel with their batch in the data itself.
 """
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .errors import CorruptSampleError
 
-_local = threading.local()
-_MAX_PENDING = 100_000
-
 
 class CorruptSampleWarning(UserWarning):
     """A corrupt sample was skipped (the message names it and says why)."""
 
 
-def _pending() -> list[str]:
-    if not hasattr(_local, "skipped"):
-        _local.skipped = []
-    return _local.skipped
+@dataclass(frozen=True)
+class Skipped:
+    """What a dataset wrapped in `SkipCorrupt` returns for a corrupt sample: its description and why it was skipped."""
+
+    description: str
+    reason: str
 
 
 class SkipCorrupt:
-    """Wrap a dataset so that samples raising `CorruptSampleError` come back as ``None`` with a warning.
+    """Wrap a dataset so that samples raising `CorruptSampleError` come back as `Skipped` markers, with a warning.
 
     Other attributes (``describe``, ``labels``, ``class_counts``, ...) are those of the wrapped dataset.
     """
@@ -43,17 +41,15 @@ class SkipCorrupt:
     def __len__(self) -> int:
         return len(self.dataset)
 
-    def __getitem__(self, index: int) -> dict | None:
+    def __getitem__(self, index: int) -> dict | Skipped:
         try:
             return self.dataset[index]
         except CorruptSampleError as error:
-            description = self.dataset.describe(index)
-            reason = error.reason or str(error)
-            warnings.warn(f"skipping corrupt sample {description}: {reason}", CorruptSampleWarning, stacklevel=2)
-            pending = _pending()
-            if len(pending) < _MAX_PENDING:
-                pending.append(description)
-            return None
+            skipped = Skipped(self.dataset.describe(index), error.reason or str(error))
+            warnings.warn(
+                f"skipping corrupt sample {skipped.description}: {skipped.reason}", CorruptSampleWarning, stacklevel=2
+            )
+            return skipped
 
     def __getattr__(self, name: str) -> Any:
         if name == "dataset":  # not yet set (e.g. while unpickling): avoid infinite recursion
@@ -61,12 +57,11 @@ class SkipCorrupt:
         return getattr(self.dataset, name)
 
 
-def collate_samples(samples: Sequence[dict | None]) -> dict:
-    """Drop the ``None`` samples and stack the rest, key by key.
+def collate_samples(samples: Sequence[dict | Skipped]) -> dict:
+    """Drop the `Skipped` markers and stack the other samples, key by key.
 
-    Returns a dict with ``"n_skipped"`` (int), ``"skipped"`` (descriptions of the skipped samples, from `SkipCorrupt`;
-    ``"<unnamed>"`` when a ``None`` did not come from it), ``"batch_size"`` (samples kept) and, when at least one
-    sample is kept, one entry per sample key:
+    Returns a dict with ``"n_skipped"`` (int), ``"skipped"`` (descriptions of the skipped samples), ``"batch_size"``
+    (samples kept) and, when at least one sample is kept, one entry per sample key:
 
     - numpy arrays -> ``np.stack`` (B, ...) and torch tensors -> ``torch.stack`` when all shapes agree; otherwise the
       list of arrays (e.g. vignettes of different sizes: resize them with the image processor before batching);
@@ -74,13 +69,9 @@ def collate_samples(samples: Sequence[dict | None]) -> dict:
 
     A batch whose samples were all skipped has only the three counting keys (``batch_size`` 0).
     """
-    kept = [sample for sample in samples if sample is not None]
-    n_skipped = len(samples) - len(kept)
-    pending = _pending()
-    names = pending[-n_skipped:] if n_skipped else []
-    pending.clear()
-    names = ["<unnamed>"] * (n_skipped - len(names)) + names
-    batch: dict[str, Any] = {"n_skipped": n_skipped, "skipped": names, "batch_size": len(kept)}
+    skipped = [sample.description for sample in samples if isinstance(sample, Skipped)]
+    kept = [sample for sample in samples if not isinstance(sample, Skipped)]
+    batch: dict[str, Any] = {"n_skipped": len(skipped), "skipped": skipped, "batch_size": len(kept)}
     if not kept:
         return batch
     keys = list(kept[0])

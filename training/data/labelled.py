@@ -9,17 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .readers import READERS_BY_SUFFIX, FileDataset, read_tiff
-from .synthetic import CLASS_NAMES
+from oceansar_hf.tasks import REGRESSION_TARGETS, TENGEOP_CLASSES, TENGEOP_LETTERS
 
-TENGEOP_LETTERS: tuple[str, ...] = ("F", "G", "H", "I", "J", "K", "L", "M", "N", "O")
-"""TenGeoP-SARwv class folder letters, in class-id order: F pure ocean waves, G wind streaks, H micro convective
-cells, I rain cells, J biological slicks, K sea ice, L iceberg, M low wind area, N atmospheric front, O oceanic front
-(the same order as `CLASS_NAMES`)."""
+from .readers import READERS_BY_SUFFIX, FileDataset, read_tiff
 
 LETTER_TO_LABEL = {letter: label for label, letter in enumerate(TENGEOP_LETTERS)}
 SPLITS = ("train", "val", "test")
-REGRESSION_TARGETS = ("wave_height", "wind_speed")
+"""The splits of labelled data, in the order of `split_indices`' fractions."""
 
 
 def split_indices(count: int, split: str, fractions: Sequence[float], rng: np.random.Generator) -> np.ndarray:
@@ -66,7 +62,7 @@ class TenGeoPFolder(FileDataset):
             label = LETTER_TO_LABEL.get(folder.name.upper())
             if label is None:
                 message = f"{folder}: unknown TenGeoP class folder {folder.name!r}; valid class letters: " + ", ".join(
-                    f"{k} ({n})" for k, n in zip(TENGEOP_LETTERS, CLASS_NAMES, strict=True)
+                    f"{k} ({n})" for k, n in zip(TENGEOP_LETTERS, TENGEOP_CLASSES, strict=True)
                 )
                 if strict:
                     raise ValueError(message)

@@ -18,8 +18,10 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from oceansar_hf.tasks import TENGEOP_CLASSES, UNKNOWN_LABEL
+
 from .errors import CorruptSampleError
-from .synthetic import NUM_CLASSES, SyntheticArchiveConfig, SyntheticWVArchive
+from .synthetic import SyntheticArchiveConfig, SyntheticWVArchive
 
 TARGET_KEYS = ("wind_speed", "wave_height", "incidence_angle")
 """Optional float sample keys (NaN when unknown): wind speed (m/s), significant wave height (m), incidence (deg)."""
@@ -332,8 +334,8 @@ class HFDatasetReader:
         row = self._meta[index] if self._meta is not None else {}
         label = row.get(self.label_column) if self.label_column else None
         label = -1 if label is None else int(label)
-        if not -1 <= label < NUM_CLASSES:
-            raise CorruptSampleError(description, f"label {label} outside -1..{NUM_CLASSES - 1}")
+        if not UNKNOWN_LABEL <= label < len(TENGEOP_CLASSES):
+            raise CorruptSampleError(description, f"label {label} outside {UNKNOWN_LABEL}..{len(TENGEOP_CLASSES) - 1}")
         return make_sample(index, image, label, **{key: row[key] for key in TARGET_KEYS if key in row})
 
     def _decode(self, value: Any, description: str) -> np.ndarray:

@@ -31,10 +31,12 @@ import numpy as np
 import tifffile
 from tqdm import tqdm
 
-from .synthetic import CLASS_NAMES, SyntheticArchiveConfig, SyntheticWVArchive
+from oceansar_hf.tasks import TENGEOP_CLASSES
+
+from .synthetic import SyntheticArchiveConfig, SyntheticWVArchive
 
 FORMATS = ("geotiff", "npy", "parquet", "arrow")
-CLASS_FOLDERS: tuple[str, ...] = tuple(f"{i}_{name.replace(' ', '_')}" for i, name in enumerate(CLASS_NAMES))
+CLASS_FOLDERS: tuple[str, ...] = tuple(f"{i}_{name.replace(' ', '_')}" for i, name in enumerate(TENGEOP_CLASSES))
 """Class folder names of the file layouts, in class-id order."""
 CLASS_FOLDER_TO_LABEL = {folder: label for label, folder in enumerate(CLASS_FOLDERS)}
 LABEL_COLUMNS = ("index", "label", "wind_speed", "wave_height", "incidence_angle")
@@ -69,7 +71,7 @@ def _write_table(archive: SyntheticWVArchive, folder: Path, fmt: str, progress: 
         {
             "image": datasets.Array2D(shape=(size, size), dtype="float32"),
             "index": datasets.Value("int64"),
-            "label": datasets.ClassLabel(names=list(CLASS_NAMES)),
+            "label": datasets.ClassLabel(names=list(TENGEOP_CLASSES)),
             "wind_speed": datasets.Value("float64"),
             "wave_height": datasets.Value("float64"),
             "incidence_angle": datasets.Value("float64"),

@@ -1,3 +1,4 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """DINO projection head (Caron et al. 2021, "Emerging Properties in Self-Supervised Vision Transformers").
 
 MLP → L2 normalisation → weight-normalised linear layer without bias, whose output are the "prototype" logits that
@@ -13,6 +14,8 @@ import torch
 from torch import nn
 from torch.nn.functional import normalize
 from torch.nn.utils.parametrizations import weight_norm
+
+from .config import DINOConfig
 
 
 class DINOHead(nn.Module):
@@ -35,12 +38,12 @@ class DINOHead(nn.Module):
     def __init__(
         self,
         in_dim: int,
-        out_dim: int = 65536,
-        hidden_dim: int = 2048,
-        bottleneck_dim: int = 256,
-        num_layers: int = 3,
-        use_bn: bool = False,
-        norm_last_layer: bool = True,
+        out_dim: int,
+        hidden_dim: int,
+        bottleneck_dim: int,
+        num_layers: int,
+        use_bn: bool,
+        norm_last_layer: bool,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -72,6 +75,19 @@ class DINOHead(nn.Module):
             magnitude.fill_(1.0)
         magnitude.requires_grad_(not norm_last_layer)
         self.in_dim, self.out_dim, self.norm_last_layer = in_dim, out_dim, norm_last_layer
+
+    @classmethod
+    def from_config(cls, in_dim: int, config: DINOConfig) -> DINOHead:
+        """The head of a `DINOConfig` on `in_dim`-wide backbone features."""
+        return cls(
+            in_dim,
+            out_dim=config.out_dim,
+            hidden_dim=config.hidden_dim,
+            bottleneck_dim=config.bottleneck_dim,
+            num_layers=config.head_layers,
+            use_bn=config.use_bn_in_head,
+            norm_last_layer=config.norm_last_layer,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, in_dim) → (B, out_dim)."""

@@ -1,3 +1,4 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """DINO self-distillation loss with teacher centering (Caron et al. 2021, eq. 1 and §3.1)."""
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn import functional as F
+
+from .config import DINOConfig
 
 
 class DINOLoss(nn.Module):
@@ -38,7 +41,7 @@ class DINOLoss(nn.Module):
 
     center: torch.Tensor
 
-    def __init__(self, out_dim: int, student_temp: float = 0.1, center_momentum: float = 0.9) -> None:
+    def __init__(self, out_dim: int, student_temp: float, center_momentum: float) -> None:
         super().__init__()
         if out_dim < 1:
             raise ValueError(f"DINOLoss: out_dim must be >= 1, got {out_dim}")
@@ -48,6 +51,10 @@ class DINOLoss(nn.Module):
             raise ValueError(f"DINOLoss: center_momentum must be in [0, 1], got {center_momentum}")
         self.out_dim, self.student_temp, self.center_momentum = out_dim, student_temp, center_momentum
         self.register_buffer("center", torch.zeros(1, out_dim))
+
+    @classmethod
+    def from_config(cls, config: DINOConfig) -> DINOLoss:
+        return cls(config.out_dim, config.student_temp, config.center_momentum)
 
     def forward(
         self, student_out: torch.Tensor, teacher_out: torch.Tensor, teacher_temp: float, n_global: int = 2

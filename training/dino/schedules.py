@@ -1,18 +1,20 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """DINO hyper-parameter schedules, counted in optimisation steps and evaluated lazily, plus optimizer helpers.
 
 Every schedule is a small callable ``schedule(step) -> float`` (no per-step arrays), so an archive of millions of
-images trained for hundreds of epochs costs nothing to schedule. ``step`` may be fractional: a trainer whose number of
-steps per epoch changes (dataset pruning) can pass ``(epoch + i / n_steps_this_epoch) · steps_per_epoch``.
+images trained for hundreds of epochs costs nothing to schedule.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import torch
 from torch import nn
+
+from .config import DINOConfig
 
 #: Key added to the optimizer parameter groups built by :func:`param_groups`; ``True`` on the group that is decayed.
 WEIGHT_DECAY_KEY = "apply_weight_decay"
@@ -72,24 +74,40 @@ class LinearThenConstant:
 
 @dataclass(frozen=True)
 class DINOSchedules:
-    """The four per-step DINO schedules (defaults: official DINO ViT recipe). ``at(step)`` evaluates them all."""
+    """The four per-step DINO schedules over a run of ``steps_per_epoch · epochs`` steps; ``at(step)`` evaluates them.
 
-    steps_per_epoch: int = field(metadata={"help": "Optimisation steps per epoch (>= 1)."})
-    epochs: int = field(metadata={"help": "Total training epochs (>= 1); schedules end at steps_per_epoch·epochs."})
-    lr: float = field(
-        default=5e-4,
-        metadata={"help": "Peak learning rate, already scaled by the caller (DINO: 5e-4 · global_batch / 256)."},
-    )
-    min_lr: float = field(default=1e-6, metadata={"help": "Learning rate reached at the last step (cosine)."})
-    warmup_epochs: float = field(default=10, metadata={"help": "Linear learning-rate warm-up from 0, in epochs."})
-    weight_decay: float = field(default=0.04, metadata={"help": "Weight decay at step 0 (cosine to weight_decay_end)."})
-    weight_decay_end: float = field(default=0.4, metadata={"help": "Weight decay at the last step."})
-    momentum_teacher: float = field(default=0.996, metadata={"help": "Teacher EMA momentum at step 0 (cosine to 1)."})
-    warmup_teacher_temp: float = field(default=0.04, metadata={"help": "Teacher temperature at step 0."})
-    teacher_temp: float = field(default=0.04, metadata={"help": "Teacher temperature after its warm-up."})
-    warmup_teacher_temp_epochs: float = field(
-        default=0, metadata={"help": "Linear teacher-temperature warm-up, in epochs."}
-    )
+    Built from the run's `DINOConfig` with :meth:`from_config` (the settings and their defaults are declared there);
+    ``lr`` is the peak learning rate already scaled by the global batch.
+    """
+
+    steps_per_epoch: int
+    epochs: int
+    lr: float
+    min_lr: float
+    warmup_epochs: float
+    weight_decay: float
+    weight_decay_end: float
+    momentum_teacher: float
+    warmup_teacher_temp: float
+    teacher_temp: float
+    warmup_teacher_temp_epochs: float
+
+    @classmethod
+    def from_config(cls, config: DINOConfig, steps_per_epoch: int, epochs: int, global_batch: int) -> DINOSchedules:
+        """Schedules of a run: DINO's linear scaling rule ``lr · global_batch / 256``; warm-up capped at the run."""
+        return cls(
+            steps_per_epoch=steps_per_epoch,
+            epochs=epochs,
+            lr=config.lr * global_batch / 256,
+            min_lr=config.min_lr,
+            warmup_epochs=min(config.warmup_epochs, epochs),
+            weight_decay=config.weight_decay,
+            weight_decay_end=config.weight_decay_end,
+            momentum_teacher=config.momentum_teacher,
+            warmup_teacher_temp=config.warmup_teacher_temp,
+            teacher_temp=config.teacher_temp,
+            warmup_teacher_temp_epochs=config.warmup_teacher_temp_epochs,
+        )
 
     def __post_init__(self) -> None:
         if self.steps_per_epoch < 1 or self.epochs < 1:
@@ -155,12 +173,13 @@ def param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
 
 
 def apply_to_optimizer(optimizer: torch.optim.Optimizer, lr: float, weight_decay: float) -> None:
-    """Write ``lr`` into every parameter group and ``weight_decay`` into the decayed ones.
+    """Write ``lr`` into every parameter group and ``weight_decay`` into the decayed ones (``WEIGHT_DECAY_KEY`` True).
 
-    A group is decayed when its ``WEIGHT_DECAY_KEY`` is True (groups from :func:`param_groups`); a group without the key
-    (built elsewhere) is decayed when its current ``weight_decay`` is non-zero.
+    The groups must come from :func:`param_groups`; a group without the key is an error, not a guess.
     """
     for group in optimizer.param_groups:
+        if WEIGHT_DECAY_KEY not in group:
+            raise KeyError(f"optimizer group without {WEIGHT_DECAY_KEY!r}: build the groups with param_groups()")
         group["lr"] = lr
-        if group.get(WEIGHT_DECAY_KEY, group.get("weight_decay", 0.0) != 0.0):
+        if group[WEIGHT_DECAY_KEY]:
             group["weight_decay"] = weight_decay

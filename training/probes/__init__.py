@@ -1,6 +1,7 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """Downstream evaluation on frozen features: weighted k-NN, logistic and ridge linear probes, metrics, figures and
-the export of a probe as an `OceanSARForImageClassification` head. The CLI is `python -m training.probe`."""
+the export of a probe as an `OceanSARForImageClassification` head.
+The CLI is `python -m training.probe` (`probes/cli.py`)."""
 
 from .export import export_probe, probe_head_model
 from .knn import knn_accuracy, knn_classify, knn_evaluate

@@ -11,19 +11,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..data import RegressionTable, SyntheticArchiveConfig, SyntheticWVArchive, TenGeoPFolder, balanced_split
-from ..data.labelled import split_indices
+from oceansar_hf.tasks import TASKS
 
-SPLITS = ("train", "val", "test")
+from ..data import (
+    SPLITS,
+    RegressionTable,
+    SyntheticArchiveConfig,
+    SyntheticWVArchive,
+    TenGeoPFolder,
+    balanced_split,
+    split_indices,
+)
+
 DATA_KINDS = ("synthetic", "tengeop", "table")
-TASK_TARGETS = {"tengeop": "label", "wave": "wave_height", "wind": "wind_speed"}
-"""The sample key each task predicts."""
 
 
 @dataclass
@@ -69,15 +75,13 @@ def _cap(indices: np.ndarray, limit: int | None, rng: np.random.Generator) -> np
     return np.sort(rng.choice(indices, size=limit, replace=False))
 
 
-def _synthetic(task: str, image_size: int, sizes: dict[str, int], seed: int) -> ProbeData:
-    train_config = SyntheticArchiveConfig(num_samples=sizes["train"], image_size=image_size, seed=seed)
-    val_config = SyntheticArchiveConfig(num_samples=sizes["val"], image_size=image_size, seed=seed + 1)
+def _synthetic(task: str, synthetic: SyntheticArchiveConfig, sizes: dict[str, int], seed: int) -> ProbeData:
+    train_config = replace(synthetic, num_samples=sizes["train"], seed=seed, balanced=False)
+    val_config = replace(synthetic, num_samples=sizes["val"], seed=seed + 1, balanced=False)
     if task == "tengeop":
         test = balanced_split(train_config, num_per_class=max(1, sizes["test"] // 10), seed=seed + 2)
     else:
-        test = SyntheticWVArchive(
-            SyntheticArchiveConfig(num_samples=sizes["test"], image_size=image_size, seed=seed + 2)
-        )
+        test = SyntheticWVArchive(replace(synthetic, num_samples=sizes["test"], seed=seed + 2, balanced=False))
     archives = {"train": SyntheticWVArchive(train_config), "val": SyntheticWVArchive(val_config), "test": test}
     splits = {name: ProbeSplit(ds, None, f"synthetic-wv {ds.config!r}") for name, ds in archives.items()}
     return ProbeData(name="synthetic-wv", synthetic=True, splits=splits)
@@ -95,7 +99,7 @@ def _tengeop(root: str, sizes: dict[str, int | None], seed: int, fractions: Sequ
 
 
 def _table(path: str, task: str, sizes: dict[str, int | None], seed: int, fractions: Sequence[float]) -> ProbeData:
-    table = RegressionTable(path, target=TASK_TARGETS[task])
+    table = RegressionTable(path, target=TASKS[task]["target"])
     description = f"table {Path(path).resolve()} target={table.target} seed={seed} files={_files_digest(table)}"
     splits = {}
     for name in SPLITS:
@@ -108,7 +112,7 @@ def _table(path: str, task: str, sizes: dict[str, int | None], seed: int, fracti
 def build_probe_data(
     spec: str,
     task: str,
-    image_size: int,
+    synthetic: SyntheticArchiveConfig,
     sizes: dict[str, int | None],
     seed: int = 0,
     fractions: Sequence[float] = (0.8, 0.05, 0.15),
@@ -116,13 +120,13 @@ def build_probe_data(
     """Parse `spec` ("synthetic", "tengeop:DIR" or "table:FILE") into train/val/test splits for `task`.
 
     Args:
-        image_size: side (px) of synthetic vignettes (real vignettes keep their size; the processor resizes).
+        synthetic: how synthetic vignettes are rendered (its size and seed are set per split).
         sizes: samples per split ("train", "val", "test"); None = the whole split (synthetic: 2000 / 500 / 500).
         seed: archive seeds (synthetic) or the shuffle seed of the file splits.
         fractions: train/val/test fractions of the file-backed splits.
     """
-    if task not in TASK_TARGETS:
-        raise ValueError(f"unknown task {task!r}; valid tasks: {sorted(TASK_TARGETS)}")
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; valid tasks: {sorted(TASKS)}")
     kind, _, location = spec.partition(":")
     if kind not in DATA_KINDS:
         raise ValueError(f"unknown data spec {spec!r}; expected 'synthetic', 'tengeop:DIR' or 'table:FILE'")
@@ -130,7 +134,7 @@ def build_probe_data(
         if location:
             raise ValueError(f"the synthetic archive takes no location (got {spec!r})")
         defaults = {"train": 2000, "val": 500, "test": 500}
-        return _synthetic(task, image_size, {k: sizes.get(k) or v for k, v in defaults.items()}, seed)
+        return _synthetic(task, synthetic, {k: sizes.get(k) or v for k, v in defaults.items()}, seed)
     if not location:
         raise ValueError(f"data spec {spec!r} needs a location: '{kind}:PATH'")
     if kind == "tengeop":

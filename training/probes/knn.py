@@ -10,6 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from oceansar_hf.tasks import TENGEOP_CLASSES
+
 from ..features import extract_features
 
 
@@ -95,10 +97,9 @@ def knn_evaluate(
     test_indices: np.ndarray | None = None,
     batch_size: int = 64,
     num_workers: int = 0,
-    num_classes: int | None = None,
-    progress: bool = False,
 ) -> dict[str, float]:
-    """Weighted k-NN accuracy of a backbone: embed a labelled bank and a test set, classify the test set.
+    """Weighted k-NN accuracy of a backbone on the TenGeoP classes: embed a labelled bank and a test set, classify
+    the test set.
 
     Used by the trainer's `KNNEvaluationCallback`; works in every process of a multi-process run (each embeds its
     share, all get the same result). Samples with label -1 and corrupt samples are left out.
@@ -111,7 +112,7 @@ def knn_evaluate(
         "batch_size": batch_size,
         "accelerator": accelerator,
         "num_workers": num_workers,
-        "progress": progress,
+        "progress": False,
     }
     bank = extract_features(model, train_dataset, train_indices, desc="k-NN bank", **common)
     test = extract_features(model, test_dataset, test_indices, desc="k-NN test", **common)
@@ -126,7 +127,7 @@ def knn_evaluate(
         test.labels["label"][test_mask],
         k=k,
         temperature=temperature,
-        num_classes=num_classes,
+        num_classes=len(TENGEOP_CLASSES),
     )
     return {
         "knn_accuracy": accuracy,

@@ -1,6 +1,5 @@
 """Dynamic dataset pruning: k-means, hierarchical k-means and cluster-balanced sampling (OceanSAR / Vo et al.)."""
 
-from .distributed import broadcast_selection, deduplicate_by_index, gather_features
 from .kmeans import (
     KMeansResult,
     LevelResult,
@@ -29,12 +28,9 @@ __all__ = [
     "assign",
     "balanced_budget",
     "balanced_hierarchical_sample",
-    "broadcast_selection",
     "cluster_size_summary",
-    "deduplicate_by_index",
     "draw_subset",
     "flat_sizes",
-    "gather_features",
     "hierarchical_kmeans",
     "kmeans",
     "kmeans_plus_plus_init",

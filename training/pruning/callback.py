@@ -20,89 +20,79 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from ..callbacks import TrainerCallback
-from ..config import PruningArguments
+from ..callbacks import TrainerCallback, TrainerView
+from ..distributed import broadcast_selection
 from ..features import extract_features
-from .distributed import broadcast_selection
-from .sampling import (
-    SelectionConfig,
-    cluster_size_summary,
-    draw_subset,
-    label_entropy,
-    select_from_archive,
-)
-
-if TYPE_CHECKING:
-    from ..trainer import Trainer
+from ..seeding import derive_seed
+from .sampling import SelectionConfig, cluster_size_summary, draw_subset, label_entropy, select_from_archive
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PruningConfig:
+    """When pruning rounds run and how they embed (parsed with the prefix ``pruning_``; the switch is ``--pruning``).
+    What a round selects is `SelectionConfig`'s."""
+
+    pruning: bool = field(default=False, metadata={"help": "Enable dynamic dataset pruning (the paper's method)."})
+    warmup_epochs: int = field(default=2, metadata={"help": "T_w: epochs on the full archive before the first round."})
+    every_epochs: int = field(default=2, metadata={"help": "T_s: epochs between pruning rounds."})
+    batch_size: int = field(default=256, metadata={"help": "Embedding batch size per process."})
+
+    def __post_init__(self) -> None:
+        if self.every_epochs < 1 or self.warmup_epochs < 0 or self.batch_size < 1:
+            raise ValueError(
+                "need pruning_every_epochs >= 1, pruning_warmup_epochs >= 0 and pruning_batch_size >= 1, got "
+                f"{self.every_epochs}, {self.warmup_epochs}, {self.batch_size}"
+            )
 
 
 class PruningCallback(TrainerCallback):
     """Re-selects the training set from the model's own features every `T_s` epochs after `T_w` warm-up epochs.
 
     Args:
-        args: the `PruningArguments` of the run (T_w, T_s, ρ, η, subset size, k-means levels...).
+        config: when rounds run (T_w, T_s) and the embedding batch size.
+        selection: what a round selects (ρ, η, subset size, k-means levels).
         output_dir: where `pruning_log.jsonl` and one PNG per round (`round_XX.png`) are written.
     """
 
-    def __init__(self, args: PruningArguments, output_dir: Path) -> None:
-        if args.pruning_every_epochs < 1 or args.pruning_warmup_epochs < 0:
-            raise ValueError("pruning_every_epochs must be >= 1 and pruning_warmup_epochs >= 0")
-        self.args = args
+    def __init__(self, config: PruningConfig, selection: SelectionConfig, output_dir: Path) -> None:
+        self.config, self.selection_config = config, selection
         self.output_dir = Path(output_dir)
         self.selection: np.ndarray | None = None
         self.rounds = 0
         self.history: list[dict[str, Any]] = []
         self._epoch_started = 0.0
         self._last_epoch_s: float | None = None
-        self.selection_checksum: list[int] | None = None
 
     def is_due(self, epoch: int) -> bool:
         """Whether a resampling round starts at the beginning of `epoch` (0-based)."""
-        after = epoch - self.args.pruning_warmup_epochs
-        return after >= 0 and after % self.args.pruning_every_epochs == 0
-
-    def selection_config(self, archive_size: int) -> SelectionConfig:
-        args = self.args
-        subset = args.pruning_subset_size or min(archive_size, math.ceil(2 * args.pruning_rho * archive_size))
-        return SelectionConfig(
-            rho=args.pruning_rho,
-            subset_size=min(subset, archive_size),
-            n_clusters=tuple(args.pruning_clusters),
-            n_iters=args.pruning_kmeans_iters,
-            n_resampling_steps=tuple(args.pruning_resampling_steps),
-            sample_size=tuple(args.pruning_sample_size),
-            eta=args.pruning_eta,
-        )
+        after = epoch - self.config.warmup_epochs
+        return after >= 0 and after % self.config.every_epochs == 0
 
     # --- hooks -----------------------------------------------------------------------------------------------------
 
-    def on_train_begin(self, trainer: Trainer) -> None:
+    def on_train_begin(self, trainer: TrainerView) -> None:
         if self.selection is not None:  # resumed run: train on the restored selection
             trainer.set_active_indices(self.selection)
 
-    def on_epoch_begin(self, trainer: Trainer) -> None:
+    def on_epoch_begin(self, trainer: TrainerView) -> None:
         if self.is_due(trainer.state.epoch):
             self.resample(trainer)
         self._epoch_started = time.perf_counter()
 
-    def on_epoch_end(self, trainer: Trainer) -> None:
+    def on_epoch_end(self, trainer: TrainerView) -> None:
         self._last_epoch_s = time.perf_counter() - self._epoch_started
 
     def state_dict(self) -> dict[str, Any]:
-        return {
-            "selection": None if self.selection is None else self.selection.tolist(),
-            "rounds": self.rounds,
-            "history": self.history,
-        }
+        return {"selection": self.selection, "rounds": self.rounds, "history": self.history}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         selection = state.get("selection")
@@ -112,28 +102,27 @@ class PruningCallback(TrainerCallback):
 
     # --- one round -------------------------------------------------------------------------------------------------
 
-    def resample(self, trainer: Trainer) -> np.ndarray:
+    def resample(self, trainer: TrainerView) -> np.ndarray:
         """Embed a random subset with the teacher, cluster it, select ρ·|archive| indices, and train on them."""
         accelerator, dataset = trainer.accelerator, trainer.dataset
-        seed = trainer.config.run.seed
-        config = self.selection_config(len(dataset))
-        subset = draw_subset(len(dataset), config.subset_size, np.random.default_rng([seed, self.rounds, 1]))
+        seed = derive_seed(trainer.seed, self.rounds)
+        subset = draw_subset(len(dataset), self.selection_config.subset_for(len(dataset)), np.random.default_rng(seed))
         start = time.perf_counter()
         features = extract_features(
             trainer.teacher_backbone,
             dataset,
             subset,
             processor=trainer.processor,
-            batch_size=self.args.pruning_batch_size,
+            batch_size=self.config.batch_size,
             accelerator=accelerator,
-            num_workers=trainer.config.data.num_workers,
+            num_workers=trainer.num_workers,
             desc=f"pruning round {self.rounds}: embedding",
         )
         embed_s = time.perf_counter() - start
         selection, record = None, {}
         if accelerator.is_main_process:
             result = select_from_archive(
-                features.features, features.indices.numpy(), len(dataset), config, seed=seed * 1000 + self.rounds
+                features.features, features.indices.numpy(), len(dataset), self.selection_config, seed=seed
             )
             selection = result.indices
             record = self._diagnostics(trainer, result, features.indices.numpy(), embed_s)
@@ -146,7 +135,7 @@ class PruningCallback(TrainerCallback):
         self.rounds += 1
         return self.selection
 
-    def _check_identical(self, trainer: Trainer) -> None:
+    def _check_identical(self, trainer: TrainerView) -> None:
         """Every process must train on the same selection: compare a checksum across processes."""
         import torch
 
@@ -154,9 +143,8 @@ class PruningCallback(TrainerCallback):
         gathered = trainer.accelerator.gather(checksum.to(trainer.accelerator.device)).view(-1, 2).cpu()
         if not bool((gathered == gathered[0]).all()):
             raise RuntimeError(f"pruning round {self.rounds}: processes hold different selections {gathered.tolist()}")
-        self.selection_checksum = gathered[0].tolist()
 
-    def _diagnostics(self, trainer: Trainer, result: Any, embedded: np.ndarray, embed_s: float) -> dict[str, Any]:
+    def _diagnostics(self, trainer: TrainerView, result: Any, embedded: np.ndarray, embed_s: float) -> dict[str, Any]:
         timings = result.timings
         total_s = embed_s + timings["clustering_s"] + timings["sampling_s"]
         record: dict[str, Any] = {
@@ -198,7 +186,7 @@ class PruningCallback(TrainerCallback):
         trainer.log({f"pruning/{k}": v for k, v in record.items() if isinstance(v, (int, float)) and v is not None})
         return record
 
-    def _write(self, trainer: Trainer, record: dict[str, Any], result: Any, embedded: np.ndarray) -> None:
+    def _write(self, trainer: TrainerView, record: dict[str, Any], result: Any, embedded: np.ndarray) -> None:
         """The round's PNG (its drawing time is logged as `figure_s`, outside `pruning_s`) and its JSON record."""
         from .figures import plot_round
 

@@ -1,3 +1,4 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """Cluster-balanced selection of a training subset: the sampling half of OceanSAR's dynamic pruning.
 
 Key design decisions (the paper's exact choices are unknown, see reference notes §1.3):
@@ -21,6 +22,7 @@ Key design decisions (the paper's exact choices are unknown, see reference notes
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -124,45 +126,57 @@ def _members(level: LevelResult) -> list[np.ndarray]:
 
 @dataclass
 class SelectionConfig:
-    """How one pruning round clusters the embedded subset U and selects the training subset."""
+    """How one pruning round clusters the embedded subset U and selects the training subset.
 
-    rho: float = field(default=0.3, metadata={"help": "fraction ρ of the whole archive kept for training, in (0, 1]"})
-    subset_size: int = field(
-        default=100_000,
-        metadata={"help": "size of the random subset U embedded and clustered; should be >= rho * archive size"},
-    )
-    n_clusters: tuple[int, ...] = field(
-        default=(1000, 100), metadata={"help": "k-means clusters per level, level 1 (points) first"}
-    )
-    n_iters: int = field(default=20, metadata={"help": "Lloyd iterations of every k-means run"})
-    n_resampling_steps: tuple[int, ...] = field(
-        default=(3, 3), metadata={"help": "Vo et al. resampling steps per level (0 disables)"}
-    )
-    sample_size: tuple[int, ...] = field(
-        default=(25, 3),
-        metadata={"help": "points nearest each centroid kept per resampling step, per level (≈ half a mean cluster)"},
-    )
+    Parsed with the prefix ``pruning_`` (``--pruning_rho``, ``--pruning_clusters`` ...); the paper's values are
+    unknown, these defaults are ours (reference notes §1.3).
+    """
+
+    rho: float = field(default=0.3, metadata={"help": "ρ: fraction of the whole archive kept for training, in (0, 1]."})
     eta: float = field(
-        default=0.0, metadata={"help": "share of each leaf quota taken nearest the centroid (1) vs uniformly (0)"}
+        default=0.0,
+        metadata={"help": "η: share of each leaf quota taken nearest the centroid (1) vs uniformly (0, Vo et al.)."},
     )
-    normalize: bool = field(default=True, metadata={"help": "L2-normalise the embeddings before clustering"})
+    subset_size: int | None = field(
+        default=None,
+        metadata={"help": "Random archive images embedded and clustered, >= ρ·N (None = min(N, 2·ρ·N))."},
+    )
+    clusters: list[int] = field(
+        default_factory=lambda: [100, 20], metadata={"help": "k-means clusters per level, level 1 (points) first."}
+    )
+    resampling_steps: list[int] = field(
+        default_factory=lambda: [5, 5], metadata={"help": "Vo et al. resampling steps per level (0 disables)."}
+    )
+    sample_size: list[int] = field(
+        default_factory=lambda: [10, 3],
+        metadata={"help": "Points nearest each centroid kept per resampling step, per level (≈ half a mean cluster)."},
+    )
+    kmeans_iters: int = field(default=20, metadata={"help": "Lloyd iterations of every k-means run."})
 
     def __post_init__(self) -> None:
-        self.n_clusters = tuple(int(k) for k in self.n_clusters)
-        self.n_resampling_steps = tuple(int(n) for n in self.n_resampling_steps)
-        self.sample_size = tuple(int(n) for n in self.sample_size)
+        self.clusters = [int(k) for k in self.clusters]
+        self.resampling_steps = [int(n) for n in self.resampling_steps]
+        self.sample_size = [int(n) for n in self.sample_size]
         if not 0.0 < self.rho <= 1.0:
-            raise ValueError(f"rho must be in (0, 1], got {self.rho}")
+            raise ValueError(f"pruning_rho must be in (0, 1], got {self.rho}")
         if not 0.0 <= self.eta <= 1.0:
-            raise ValueError(f"eta must be in [0, 1], got {self.eta}")
-        if self.subset_size < 1 or self.n_iters < 0:
-            raise ValueError(f"need subset_size >= 1 and n_iters >= 0, got {self.subset_size} and {self.n_iters}")
-        n_levels = len(self.n_clusters)
-        if n_levels == 0 or len(self.n_resampling_steps) != n_levels or len(self.sample_size) != n_levels:
+            raise ValueError(f"pruning_eta must be in [0, 1], got {self.eta}")
+        if (self.subset_size is not None and self.subset_size < 1) or self.kmeans_iters < 0:
             raise ValueError(
-                "n_clusters, n_resampling_steps and sample_size need one entry per level (at least one level), got "
-                f"{self.n_clusters}, {self.n_resampling_steps}, {self.sample_size}"
+                f"need pruning_subset_size >= 1 (or None) and pruning_kmeans_iters >= 0, got {self.subset_size} and "
+                f"{self.kmeans_iters}"
             )
+        n_levels = len(self.clusters)
+        if n_levels == 0 or len(self.resampling_steps) != n_levels or len(self.sample_size) != n_levels:
+            raise ValueError(
+                "pruning_clusters, pruning_resampling_steps and pruning_sample_size need one entry per level (at least "
+                f"one level), got {self.clusters}, {self.resampling_steps}, {self.sample_size}"
+            )
+
+    def subset_for(self, archive_size: int) -> int:
+        """|U| for an archive of `archive_size` samples: `subset_size`, or min(N, ⌈2·ρ·N⌉) when it is None."""
+        wanted = self.subset_size if self.subset_size is not None else math.ceil(2 * self.rho * archive_size)
+        return min(wanted, archive_size)
 
 
 @dataclass
@@ -204,7 +218,7 @@ def select_from_archive(
         features: (|U|, D) embeddings of the subset, row i embedding archive sample ``archive_indices[i]``.
         archive_indices: (|U|,) distinct archive indices in [0, archive_size).
         archive_size: |D|, the number of samples in the whole archive.
-        config: clustering and sampling settings.
+        config: clustering and sampling settings (embeddings are L2-normalised first).
         seed: seeds both the k-means generator and the sampling draws (use a new seed per pruning round).
 
     Returns:
@@ -230,12 +244,12 @@ def select_from_archive(
             features.shape[0],
         )
     start = time.perf_counter()
-    x = torch.nn.functional.normalize(features.float(), dim=1) if config.normalize else features
+    x = torch.nn.functional.normalize(features.float(), dim=1)
     levels = hierarchical_kmeans(
         x,
-        config.n_clusters,
-        n_iters=config.n_iters,
-        n_resampling_steps=config.n_resampling_steps,
+        config.clusters,
+        n_iters=config.kmeans_iters,
+        n_resampling_steps=config.resampling_steps,
         sample_size=config.sample_size,
         generator=seed,
     )

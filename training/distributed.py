@@ -1,18 +1,21 @@
-"""Multi-process helpers for a pruning round (torch.distributed, as set up by Accelerate).
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
+"""Multi-process helpers shared by feature extraction, pruning and the trainer (torch.distributed, set up by
+Accelerate).
 
-Each process embeds its shard of the subset U. A distributed sampler pads the last shard with repeated samples so
+Each process embeds its shard of a set of indices. A distributed sampler pads the last shard with repeated samples so
 all ranks run the same number of batches; :func:`gather_features` all-gathers the shards (variable lengths handled
-with counts and padding), drops the repeats by archive index (the copy from the lowest rank wins) and sorts by
-index, so that every rank holds the same (N, D) matrix in the same order.
+with counts and padding), drops the repeats by dataset index (the copy from the lowest rank wins) and sorts by index,
+so that every rank holds the same (N, D) matrix in the same order.
 
 Clustering then needs the same result everywhere. On CPU it is: same inputs, same seeded generator and the same
 deterministic ops (for an equal thread count) give bit-identical centroids on every rank. On GPUs, matmul and
 ``index_add_`` reductions are not guaranteed to round identically across devices or runs, so a tie can flip one
 assignment and the selections can diverge. The safe protocol is therefore: cluster and select on rank 0 (or on every
-rank), then :func:`broadcast_selection` makes rank 0's selection authoritative.
+rank), then :func:`broadcast_selection` makes rank 0's selection authoritative. :func:`broadcast_buffers` does the
+same for a module's buffers (the teacher's BatchNorm statistics when SyncBatchNorm is off).
 
-Without an initialised process group (single process), both helpers work locally: gather only de-duplicates and sorts,
-broadcast returns its input.
+Without an initialised process group (single process), the helpers work locally: gather only de-duplicates and sorts,
+the broadcasts return their input.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import torch
 import torch.distributed as dist
 
 
-def _distributed() -> bool:
+def is_distributed() -> bool:
     """Whether a process group with more than one rank is running."""
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
@@ -76,7 +79,7 @@ def gather_features(features: torch.Tensor, indices: torch.Tensor) -> tuple[torc
         raise ValueError(
             f"expected features (n, D) and indices (n,), got {tuple(features.shape)} and {tuple(indices.shape)}"
         )
-    if _distributed():
+    if is_distributed():
         home = features.device
         device = _comm_device()
         count = torch.tensor([features.shape[0]], device=device)
@@ -98,7 +101,7 @@ def broadcast_selection(indices: np.ndarray | None, src: int = 0) -> np.ndarray:
     Returns:
         The int64 selection of rank ``src``.
     """
-    if not _distributed():
+    if not is_distributed():
         if indices is None:
             raise ValueError("broadcast_selection needs the indices when running in a single process")
         return np.asarray(indices, dtype=np.int64)
@@ -115,3 +118,16 @@ def broadcast_selection(indices: np.ndarray | None, src: int = 0) -> np.ndarray:
         payload = torch.empty(int(length), dtype=torch.long, device=device)
     dist.broadcast(payload, src)
     return payload.cpu().numpy()
+
+
+@torch.no_grad()
+def broadcast_buffers(module: torch.nn.Module, src: int = 0) -> None:
+    """Copy rank ``src``'s floating-point buffers (e.g. BatchNorm running statistics) into every rank's ``module``."""
+    if not is_distributed():
+        return
+    device = _comm_device()
+    for buffer in module.buffers():
+        if buffer.is_floating_point():
+            payload = buffer.to(device)
+            dist.broadcast(payload, src)
+            buffer.copy_(payload)

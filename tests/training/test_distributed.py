@@ -1,4 +1,4 @@
-"""Gathering embedded shards and agreeing on a selection across processes (training/pruning/distributed.py)."""
+"""Gathering embedded shards and agreeing on a selection across processes (training/distributed.py)."""
 
 from pathlib import Path
 
@@ -8,12 +8,12 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from training.pruning.distributed import broadcast_selection, gather_features
+from training.distributed import broadcast_selection, gather_features
 from training.pruning.sampling import SelectionConfig, draw_subset, select_from_archive
 
 ARCHIVE_SIZE = 5000
 SUBSET_SIZE = 301
-CONFIG = SelectionConfig(rho=0.03, n_clusters=(12, 3), n_iters=5, n_resampling_steps=(1, 1), sample_size=(6, 2))
+CONFIG = SelectionConfig(rho=0.03, clusters=(12, 3), kmeans_iters=5, resampling_steps=(1, 1), sample_size=(6, 2))
 
 
 def archive_features() -> torch.Tensor:

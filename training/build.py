@@ -1,0 +1,147 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
+"""Assembly of a pretraining run from its config: accelerator, dataset, image processor, backbone, and the DINO
+student / teacher / optimiser / loss. The loop (`trainer.py`) receives the built parts and never constructs any."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib.util import find_spec
+from typing import Any
+
+import numpy as np
+import torch
+from accelerate import Accelerator
+from accelerate.utils import InitProcessGroupKwargs
+from torch import nn
+
+from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
+
+from . import data as data_room
+from .config import DataArguments, ModelArguments, RunArguments
+from .data import SkipCorrupt, Skipped, SyntheticArchiveConfig
+from .dino import DINOConfig, DINOHead, DINOLoss, DINOModel, make_teacher, param_groups
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_mixed_precision(choice: str) -> str:
+    """`auto` → bf16 on a CUDA GPU that supports it, else fp32 ("no")."""
+    if choice != "auto":
+        return choice
+    return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
+
+
+def has_accelerator() -> bool:
+    """Whether a GPU-like device exists; without one, processes started by a launcher (torchrun, `accelerate launch
+    --multi_gpu`) train on the CPU with the gloo backend instead of falling back to independent single processes."""
+    return torch.cuda.is_available() or torch.backends.mps.is_available() or torch.xpu.is_available()
+
+
+def build_accelerator(run: RunArguments) -> Accelerator:
+    """The run's `Accelerator`: device, process group (with `ddp_timeout`), mixed precision, accumulation, tracker."""
+    trackers = "tensorboard" if run.report_to == "auto" and find_spec("tensorboard") else None
+    if run.report_to not in ("auto", "none"):
+        trackers = run.report_to
+    accelerator = Accelerator(
+        cpu=run.cpu or not has_accelerator(),
+        mixed_precision=resolve_mixed_precision(run.mixed_precision),
+        gradient_accumulation_steps=run.gradient_accumulation_steps,
+        log_with=trackers,
+        project_dir=run.output_dir,
+        kwargs_handlers=[InitProcessGroupKwargs(timeout=timedelta(seconds=run.ddp_timeout))],
+    )
+    logger.info(
+        "distributed_type=%s num_processes=%d device=%s",
+        accelerator.distributed_type.name,
+        accelerator.num_processes,
+        accelerator.device,
+    )
+    return accelerator
+
+
+def build_dataset(data: DataArguments, synthetic: SyntheticArchiveConfig) -> Any:
+    """The training archive: the synthetic generator (`synthetic` settings) or a reader over `data.data_path`."""
+    reader_kwargs = {"synthetic": vars(synthetic), "hf": {"image_column": data.image_column}}
+    dataset = data_room.build_dataset(data.dataset, data.data_path, **reader_kwargs.get(data.dataset, {}))
+    if len(dataset) == 0:
+        raise ValueError(f"the {data.dataset} archive at {data.data_path} is empty: nothing to train on")
+    return dataset
+
+
+def build_processor(data: DataArguments, input_size: int, dataset: Any, seed: int) -> OceanSARImageProcessor:
+    """The run's image processor; with fixed normalisation and no given mean/std, fitted on random archive images
+    (corrupt ones are skipped and counted; an archive whose sampled images are all corrupt is an error)."""
+    given = {"input_kind": data.input_kind, "normalization": data.normalization}
+    processor = OceanSARImageProcessor(
+        nodata_value=data.nodata_value,
+        size=input_size,
+        image_mean=data.image_mean,
+        image_std=data.image_std,
+        **{key: value for key, value in given.items() if value is not None},
+    )
+    if processor.normalization != "fixed" or data.image_mean is not None:
+        return processor
+    count = min(data.fit_normalization_samples, len(dataset))
+    picks = np.random.default_rng(seed).choice(len(dataset), size=count, replace=False)
+    readable = SkipCorrupt(dataset)
+    samples = [readable[int(i)] for i in picks]
+    images = [s["image"] for s in samples if not isinstance(s, Skipped)]
+    skipped = [s.description for s in samples if isinstance(s, Skipped)]
+    if not images:
+        raise ValueError(
+            f"cannot fit the normalisation: all {count} archive images sampled were corrupt "
+            f"(e.g. {', '.join(skipped[:3])}); check the archive or give image_mean and image_std"
+        )
+    fitted = processor.fit_normalization(images)
+    logger.info(
+        "fixed normalisation fitted on %d of %d sampled images (%d corrupt skipped): mean %.2f dB, std %.2f dB",
+        len(images),
+        count,
+        len(skipped),
+        fitted.image_mean[0],
+        fitted.image_std[0],
+    )
+    return fitted
+
+
+def build_backbone(model: ModelArguments) -> OceanSARModel:
+    """A randomly initialised backbone whose native input size is the processor's output (`input_size`)."""
+    return OceanSARModel(OceanSARConfig(backbone=model.backbone, image_size=model.input_size))
+
+
+@dataclass
+class DINOParts:
+    """What the loop trains: the prepared student (DDP-wrapped when distributed), teacher, optimiser and loss."""
+
+    student: nn.Module
+    teacher: nn.Module
+    optimizer: torch.optim.Optimizer
+    criterion: DINOLoss
+    sync_batchnorm: bool
+
+
+def build_dino(backbone: OceanSARModel, dino: DINOConfig, accelerator: Accelerator) -> DINOParts:
+    """Student = backbone + DINO head, teacher = its frozen copy, DINO's optimiser groups; all prepared."""
+    if backbone.config.architecture == "resnet" and backbone.config.channels_last:
+        backbone.to(memory_format=torch.channels_last)
+    student = DINOModel(backbone, DINOHead.from_config(backbone.config.num_features, dino))
+    sync = dino.sync_batchnorm and accelerator.num_processes > 1
+    if sync:
+        if accelerator.device.type not in ("cuda", "xpu"):
+            raise ValueError(
+                f"sync_batchnorm needs GPU processes (torch's SyncBatchNorm runs on CUDA/XPU only); this run is on "
+                f"{accelerator.device.type}: set sync_batchnorm: false"
+            )
+        student = nn.SyncBatchNorm.convert_sync_batchnorm(student)
+    teacher = make_teacher(student)
+    groups = param_groups(student, dino.weight_decay)
+    if dino.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=0.0)
+    else:
+        optimizer = torch.optim.SGD(groups, lr=0.0, momentum=0.9)
+    student, optimizer = accelerator.prepare(student, optimizer)
+    teacher = accelerator.prepare_model(teacher, evaluation_mode=True)
+    criterion = DINOLoss.from_config(dino).to(accelerator.device)
+    return DINOParts(student, teacher, optimizer, criterion, sync)
