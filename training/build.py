@@ -122,6 +122,12 @@ class DINOParts:
     sync_batchnorm: bool
 
 
+def sync_batchnorm(student: nn.Module) -> nn.Module:
+    """Every BatchNorm of `student` as a SyncBatchNorm (statistics over all processes' batches, as DINO's ResNet-50
+    recipe); the teacher copied from it afterwards gets them too."""
+    return nn.SyncBatchNorm.convert_sync_batchnorm(student)
+
+
 def build_dino(backbone: OceanSARModel, dino: DINOConfig, accelerator: Accelerator) -> DINOParts:
     """Student = backbone + DINO head, teacher = its frozen copy, DINO's optimiser groups; all prepared."""
     if backbone.config.architecture == "resnet" and backbone.config.channels_last:
@@ -134,7 +140,7 @@ def build_dino(backbone: OceanSARModel, dino: DINOConfig, accelerator: Accelerat
                 f"sync_batchnorm needs GPU processes (torch's SyncBatchNorm runs on CUDA/XPU only); this run is on "
                 f"{accelerator.device.type}: set sync_batchnorm: false"
             )
-        student = nn.SyncBatchNorm.convert_sync_batchnorm(student)
+        student = sync_batchnorm(student)
     teacher = make_teacher(student)
     groups = param_groups(student, dino.weight_decay)
     if dino.optimizer == "adamw":

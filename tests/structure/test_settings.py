@@ -31,9 +31,9 @@ def _project_config_classes() -> list[type]:
             continue
         module = importlib.import_module(module_info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if dataclasses.is_dataclass(cls) and cls.__module__ == module.__name__:
-                if any("help" in f.metadata for f in dataclasses.fields(cls)):
-                    found[cls.__qualname__] = cls
+            documented = dataclasses.is_dataclass(cls) and any("help" in f.metadata for f in dataclasses.fields(cls))
+            if documented and cls.__module__ == module.__name__:
+                found[cls.__qualname__] = cls
     return list(found.values())
 
 

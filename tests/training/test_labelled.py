@@ -19,10 +19,8 @@ from training.data import RegressionTable, TenGeoPFolder
 PER_CLASS = 20
 
 
-@pytest.fixture
-def tengeop_root(tmp_path: Path) -> Path:
+def write_tengeop_folder(root: Path) -> Path:
     """Ten class folders F..O of 16x16 uint16 GeoTIFFs whose pixel value encodes (class, file); F gets a real one."""
-    root = tmp_path / "TenGeoP-SARwv"
     for label, letter in enumerate(TENGEOP_LETTERS):
         (root / letter).mkdir(parents=True)
         for k in range(PER_CLASS):
@@ -30,6 +28,11 @@ def tengeop_root(tmp_path: Path) -> Path:
     real = centre_crop(np.asarray(Image.open(real_quicklooks()[0])), 48).astype(np.uint16) * 257
     tifffile.imwrite(root / "F" / "F_real_quicklook.tif", real)
     return root
+
+
+@pytest.fixture
+def tengeop_root(tmp_path: Path) -> Path:
+    return write_tengeop_folder(tmp_path / "TenGeoP-SARwv")
 
 
 def test_splits_are_disjoint_per_class_and_reproducible(tengeop_root: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from tests.conftest import run_fresh_python
+from tests.conftest import REPO_ROOT, run_fresh_python
 from training.config import parse_config
 from training.pretrain import build_callbacks
 from training.trainer import Trainer
@@ -195,3 +195,91 @@ def test_knn_evaluation_during_training_is_logged_and_exported(tmp_path):
     exported = json.loads((out / "final_model" / "config.json").read_text())["oceansar_training"]
     assert exported["knn_accuracy"] == pytest.approx(evals[-1]["knn_accuracy"], abs=1e-6)
     assert exported["knn_accuracy_at_init"] == pytest.approx(evals[0]["knn_accuracy"], abs=1e-6)
+
+
+def test_teacher_keeps_its_own_batchnorm_statistics_during_training(tmp_path):
+    out = tmp_path / "run"
+    run(tiny_config(tmp_path, epochs=1, output_dir=str(out)))
+    checkpoint = out / "checkpoints" / "checkpoint-00000003"
+    student, teacher = load_file(checkpoint / "model.safetensors"), load_file(checkpoint / "model_1.safetensors")
+    stats = [k for k in teacher if k.endswith("running_mean")]
+    assert stats and all(not torch.equal(student[k], teacher[k]) for k in stats)
+
+
+def test_sync_batchnorm_converts_student_and_teacher_and_is_refused_on_cpu_processes():
+    from accelerate import Accelerator
+
+    from oceansar_hf import OceanSARConfig, OceanSARModel
+    from training.build import build_dino, sync_batchnorm
+    from training.dino import DINOConfig, DINOHead, DINOModel, make_teacher
+
+    backbone = OceanSARModel(OceanSARConfig(backbone="resnet_tiny", image_size=32))
+    config = DINOConfig(out_dim=16, hidden_dim=16, bottleneck_dim=8, use_bn_in_head=True, sync_batchnorm=True)
+    student = sync_batchnorm(DINOModel(backbone, DINOHead.from_config(backbone.config.num_features, config)))
+    for model in (student, make_teacher(student)):
+        norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        assert norms and all(isinstance(m, torch.nn.SyncBatchNorm) for m in norms)
+    accelerator = Accelerator(cpu=True)
+    build_dino(OceanSARModel(backbone.config), config, accelerator)  # one process: nothing to synchronise
+
+
+SYNC_REFUSED = textwrap.dedent(
+    """
+    import pytest
+    from accelerate import Accelerator
+    from oceansar_hf import OceanSARConfig, OceanSARModel
+    from training.build import build_dino
+    from training.dino import DINOConfig
+    accelerator = Accelerator(cpu=True)
+    assert accelerator.num_processes == 2
+    with pytest.raises(ValueError, match="sync_batchnorm needs GPU processes"):
+        build_dino(OceanSARModel(OceanSARConfig(backbone="resnet_tiny")), DINOConfig(sync_batchnorm=True), accelerator)
+    print("refused")
+    """
+)
+
+
+def test_sync_batchnorm_in_two_cpu_processes_is_a_clear_error(tmp_path):
+    script = tmp_path / "sync.py"
+    script.write_text(SYNC_REFUSED)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2"]
+    command += ["--master_port", str(31500 + os.getpid() % 1000), str(script)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("refused") == 2
+
+
+def test_exported_vit_runs_at_its_input_size_without_interpolation(tmp_path):
+    from transformers import AutoImageProcessor, AutoModel
+
+    import oceansar_hf  # noqa: F401  (registers the Auto classes)
+
+    out = tmp_path / "vit"
+    vit = {"backbone": "vit_tiny_patch8", "epochs": 1, "output_dir": str(out), "steps_per_epoch": 1}
+    run(tiny_config(tmp_path, **vit))
+    model = AutoModel.from_pretrained(out / "final_model").eval()
+    processor = AutoImageProcessor.from_pretrained(out / "final_model")
+    assert model.config.image_size == processor.size["height"] == TINY["input_size"]
+    calls = []
+    original = model.embeddings.interpolate_pos_encoding
+    model.embeddings.interpolate_pos_encoding = lambda *a, **k: calls.append(1) or original(*a, **k)
+    image = np.random.default_rng(0).gamma(4, 100, size=(50, 50)).astype("float32")
+    with torch.no_grad():
+        model(**processor(image))
+        assert calls == []  # the documented input size is the position grid's size
+        model(torch.zeros(1, 1, 48, 48))
+        assert calls == [1]  # another size still works, by interpolation
+
+
+def test_knn_evaluation_data_follows_the_config(tmp_path):
+    from tests.training.test_labelled import write_tengeop_folder
+    from training.data import TenGeoPFolder
+
+    root = write_tengeop_folder(tmp_path / "tengeop")
+    out = tmp_path / "run"
+    knn = {"eval_every_epochs": 1, "knn_data": f"tengeop:{root}", "knn_train_samples": 50, "knn_test_samples": 1000}
+    run(tiny_config(tmp_path, output_dir=str(out), epochs=1, **knn))
+    evals = [r for r in map(json.loads, (out / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "eval"]
+    test_size = len(TenGeoPFolder(root, split="test", seed=0))
+    assert {r["knn_num_train"] for r in evals} == {50} and {r["knn_num_test"] for r in evals} == {test_size}
