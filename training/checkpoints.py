@@ -233,10 +233,23 @@ def load_checkpoint(accelerator: Any, checkpoint: Path) -> dict[str, Any]:
     (JSON values with their tensors/arrays put back)."""
     record = read_state(checkpoint)
     check_version(checkpoint, record)
+    _check_random_states(Path(checkpoint), accelerator.process_index)
     accelerator.load_state(str(checkpoint))
     tensors = load_file(str(Path(checkpoint) / TENSORS_FILE))
     state = {k: v for k, v in record.items() if k not in ("format", "format_version", "layout")}
     return join_tensors(state, tensors)
+
+
+def _check_random_states(checkpoint: Path, rank: int) -> None:
+    """Accelerate skips an unreadable RNG-state file with a log line; a resume must not silently lose it. The file is
+    read the way Accelerate reads it (`weights_only=True` with its allow-list), so nothing is executed."""
+    from accelerate.utils import load
+
+    path = checkpoint / f"random_states_{rank}.pkl"
+    try:
+        load(path, map_location="cpu")
+    except Exception as error:  # torch raises UnpicklingError, OSError, RuntimeError... for a bad file
+        raise CheckpointError(f"{path} cannot be restored safely: {str(error).splitlines()[0]}") from error
 
 
 def export_model(backbone: Any, processor: Any, folder: Path, training_info: dict[str, Any]) -> Path:

@@ -179,7 +179,11 @@ class Trainer:
             self.state.skipped_examples.extend(batch["skipped"][: max(room, 0)])
             if batch["batch_size"] == 0:
                 if last_images is None:
-                    raise RuntimeError(f"the first micro-batch had only corrupt samples: {batch['skipped'][:5]}")
+                    raise RuntimeError(
+                        f"this process's first micro-batch of the epoch had only corrupt samples: {self._skipped} of "
+                        f"{self._read} samples read so far were corrupt (e.g. {', '.join(batch['skipped'][:3])}); "
+                        "check the archive (max_skipped_fraction)"
+                    )
                 images = last_images
             else:
                 images = batch["pixel_values"].to(self.accelerator.device, non_blocking=True)
