@@ -28,7 +28,16 @@ from oceansar_hf import OceanSARConfig
 from oceansar_hf.probe_results import ProbeResults, ProbeResultsError
 from oceansar_hf.tasks import TASKS
 
-TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "model_cards"
+
+def template_dir() -> Path:
+    """The card templates: `model_cards/` installed beside this module (wheel), or at the repository root (clone)."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "model_cards", here.parent / "model_cards"):
+        if folder.is_dir():
+            return folder
+    raise CardError(f"the model card templates are missing (looked in {here / 'model_cards'} and {here.parent})")
+
+
 LICENSE = "apache-2.0"
 LIBRARY = "transformers"
 COMMON_TAGS = [
@@ -319,7 +328,7 @@ def render_card(
     )
     backbone = config.get("backbone", "resnet50")
     size = processor.get("size", {})
-    template = TEMPLATE_DIR / spec.template
+    template = template_dir() / spec.template
     if not template.is_file():
         raise CardError(f"the card template {template} is missing.")
     return ModelCard.from_template(

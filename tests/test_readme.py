@@ -26,7 +26,7 @@ def test_ci_runs_the_readme_test_command():
     quickstart = README.split("## Quickstart", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```bash\n(.*?)\n```", quickstart, re.S)
     assert len(commands) == 2, "the quickstart is exactly two commands"
-    assert "training.pretrain --config training/configs/demo.yaml" in commands[0]
+    assert "training.pretrain --config demo" in commands[0]
     test_command = commands[1].split("&& ")[-1]
     ci = (ROOT / ".ci" / "run").read_text()
     assert test_command in ci, f"CI must run the README's test command: {test_command}"

@@ -20,16 +20,14 @@ import types
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 from transformers import HfArgumentParser
 
-logger = logging.getLogger(__name__)
+from .configs import resolve_config_path
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-"""The YAML configs shipped with the package (`--config NAME` looks here)."""
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,20 +93,6 @@ def _parseable(annotation: Any) -> Any:
             inner = next(a for a in args if a is not type(None))
             return _parseable(inner) | None
     return annotation
-
-
-def resolve_config_path(name_or_path: str) -> Path:
-    """A YAML config by path, or by the name of a shipped config (`demo` → `<package>/configs/demo.yaml`)."""
-    path = Path(name_or_path)
-    if path.is_file():
-        return path
-    shipped = CONFIG_DIR / f"{name_or_path}.yaml"
-    if "/" not in name_or_path and not path.suffix and shipped.is_file():
-        return shipped
-    names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-    raise FileNotFoundError(
-        f"--config {name_or_path!r}: no such file, and not the name of a shipped config (shipped: {', '.join(names)})"
-    )
 
 
 def _split_config_flag(argv: list[str]) -> tuple[str | None, list[str]]:

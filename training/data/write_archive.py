@@ -1,7 +1,10 @@
+# Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """Write the synthetic WV archive to disk once, in a format one of the readers reads back.
 
     python -m training.data.write_archive --out DIR --format geotiff|npy|parquet|arrow \\
-        --num-samples N --image-size S --seed K [--balanced] [--quiet]
+        --synthetic_num_samples N --synthetic_image_size S --synthetic_seed K [--synthetic_balanced] [--quiet]
+
+Every `--synthetic_*` flag of pretraining applies (the same `SyntheticArchiveConfig`).
 
 Layouts (images are float32 amplitude DN, identical to ``SyntheticWVArchive(config)[i]["image"]``):
 
@@ -18,13 +21,14 @@ leaves no half-written archive. ``DIR`` must not exist or be empty.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import shutil
+import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +37,7 @@ from tqdm import tqdm
 
 from oceansar_hf.tasks import TENGEOP_CLASSES
 
+from ..arguments import ArgumentGroup, parse_groups
 from .synthetic import SyntheticArchiveConfig, SyntheticWVArchive
 
 FORMATS = ("geotiff", "npy", "parquet", "arrow")
@@ -120,23 +125,37 @@ def write_archive(out: str | Path, fmt: str, config: SyntheticArchiveConfig, pro
     return out
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description="Write the synthetic Sentinel-1 WV archive to disk.")
-    parser.add_argument("--out", required=True, type=Path, help="output folder (must not exist or be empty)")
-    parser.add_argument("--format", required=True, choices=FORMATS, dest="fmt")
-    parser.add_argument("--num-samples", type=int, default=SyntheticArchiveConfig.num_samples)
-    parser.add_argument("--image-size", type=int, default=SyntheticArchiveConfig.image_size)
-    parser.add_argument("--seed", type=int, default=SyntheticArchiveConfig.seed)
-    parser.add_argument("--balanced", action="store_true", help="equal count per class (class of index i = i % 10)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    config = SyntheticArchiveConfig(
-        num_samples=args.num_samples, image_size=args.image_size, seed=args.seed, balanced=args.balanced
+@dataclass
+class WriteArchiveArguments:
+    """Where and how `python -m training.data.write_archive` writes the synthetic archive."""
+
+    out: str = field(metadata={"help": "Output folder (must not exist or be empty)."})
+    format: str = field(metadata={"help": f"File layout: {', '.join(FORMATS)}."})
+    quiet: bool = field(default=False, metadata={"help": "No progress bar."})
+
+
+WRITE_ARCHIVE_GROUPS = (
+    ArgumentGroup(WriteArchiveArguments),
+    ArgumentGroup(SyntheticArchiveConfig, prefix="synthetic_"),
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Write the synthetic archive rendered with the `--synthetic_*` settings (the pretraining flags) to disk."""
+    renamed = {name: f"synthetic_{name}" for name in ("num_samples", "image_size", "seed", "balanced")}
+    args, config = parse_groups(
+        WRITE_ARCHIVE_GROUPS,
+        sys.argv[1:] if argv is None else argv,
+        prog="python -m training.data.write_archive",
+        description="Write the synthetic Sentinel-1 WV archive to disk (GeoTIFF/npy class folders, parquet, arrow).",
+        renamed=renamed,
     )
-    out = write_archive(args.out, args.fmt, config, progress=not args.quiet)
-    print(f"wrote {len(SyntheticWVArchive(config))} samples to {out} ({args.fmt})")
-    return out
+    if args.format not in FORMATS:
+        raise SystemExit(f"error: --format must be one of {', '.join(FORMATS)}, got {args.format!r}")
+    out = write_archive(Path(args.out), args.format, config, progress=not args.quiet)
+    print(f"wrote {len(SyntheticWVArchive(config))} samples to {out} ({args.format})")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
