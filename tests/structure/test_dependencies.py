@@ -1,0 +1,54 @@
+"""Declared dependencies match what the code imports: the core list for `oceansar_hf`, the `training` extra for
+`training/` and `conversion/` (and the optional extras for the parts that say so)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+IMPORT_TO_DISTRIBUTION = {"PIL": "pillow", "yaml": "pyyaml", "sklearn": "scikit-learn", "jinja2": "jinja2"}
+OPTIONAL = {"tensorboard": "imported only when installed (find_spec), for the Accelerate tracker"}
+
+
+def _distributions(requirements: list[str]) -> set[str]:
+    names = {re.split(r"[<>=\[; ]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+    return {n for n in names if n != "oceansar-hf"}
+
+
+def _third_party_imports(folder: str) -> set[str]:
+    found = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                found.add(node.module.split(".")[0])
+    local = {"oceansar_hf", "training", "conversion", "tests"}
+    return {name for name in found - local - set(sys.stdlib_module_names) if name not in OPTIONAL}
+
+
+def _declared(*extras: str) -> set[str]:
+    names = _distributions(PROJECT["dependencies"])
+    for extra in extras:
+        names |= _distributions(PROJECT["optional-dependencies"][extra])
+    return names
+
+
+@pytest.mark.parametrize(
+    ("folder", "extras"), [("oceansar_hf", ()), ("training", ("training",)), ("conversion", ("training",))]
+)
+def test_imports_are_declared(folder, extras):
+    declared = _declared(*extras)
+    missing = sorted(
+        name
+        for name in _third_party_imports(folder)
+        if IMPORT_TO_DISTRIBUTION.get(name, name).replace("_", "-").lower() not in declared
+    )
+    assert not missing, f"{folder} imports {missing}, not declared in {['dependencies', *extras]}"
