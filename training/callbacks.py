@@ -73,6 +73,11 @@ class TrainerCallback:
     def on_train_end(self, trainer: TrainerView) -> None:
         """After the last step (not called when the run stops early: `stop_after_steps`, SIGTERM)."""
 
+    def planned_active_size(self, epoch: int, archive_size: int) -> int | None:
+        """How many samples this callback will have the trainer train on in `epoch` (None: it does not change the
+        active set). Asked once, before training, to plan `epoch_length: active_set` runs."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         """What must survive a resume (JSON values, numpy arrays, tensors)."""
         return {}
@@ -95,6 +100,11 @@ class CallbackList:
     def __call__(self, hook: str, trainer: TrainerView, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(trainer, *args)
+
+    def planned_active_size(self, epoch: int, archive_size: int) -> int | None:
+        """The first size a callback plans for `epoch` (None when none changes the active set)."""
+        sizes = (cb.planned_active_size(epoch, archive_size) for cb in self.callbacks)
+        return next((size for size in sizes if size is not None), None)
 
     def state_dict(self) -> dict[str, Any]:
         return {type(cb).__name__: cb.state_dict() for cb in self.callbacks}

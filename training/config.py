@@ -69,6 +69,9 @@ class DataArguments:
             raise ValueError(f"dataset must be one of {DATASET_KINDS}, got {self.dataset!r}")
 
 
+EPOCH_LENGTHS = ("archive", "active_set")
+
+
 @dataclass
 class RunArguments:
     """The run: output, length, batch, precision, checkpoints, fault handling and logging."""
@@ -78,11 +81,18 @@ class RunArguments:
         default=False,
         metadata={"help": "Start a fresh run in a non-empty output_dir, deleting the previous run's files first."},
     )
-    epochs: int = field(default=100, metadata={"help": "Training epochs (an epoch is `steps_per_epoch` steps)."})
+    epochs: int = field(default=100, metadata={"help": "Training epochs (their length: see epoch_length)."})
     batch_size: int = field(default=64, metadata={"help": "Images per process per step (before multi-crop)."})
     steps_per_epoch: int | None = field(
         default=None,
-        metadata={"help": "Optimisation steps per epoch, fixed for the whole run; None = full archive / global batch."},
+        metadata={"help": "Optimisation steps of an epoch over the whole archive; None = archive size / global batch."},
+    )
+    epoch_length: str = field(
+        default="archive",
+        metadata={
+            "help": "archive: every epoch has steps_per_epoch steps, whatever is trained on; active_set: an epoch is "
+            "one pass over the set trained on (pruned epochs are shorter: steps_per_epoch · ρ), planned up front."
+        },
     )
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "Micro-batches per optimisation step."})
     seed: int = field(default=0, metadata={"help": "Seed of initialisation, data order and augmentation."})
@@ -124,6 +134,8 @@ class RunArguments:
             raise ValueError(f"keep_last must be >= 1 (checkpoints kept), got {self.keep_last}")
         if not 0.0 <= self.max_skipped_fraction <= 1.0:
             raise ValueError(f"max_skipped_fraction must be in [0, 1], got {self.max_skipped_fraction}")
+        if self.epoch_length not in EPOCH_LENGTHS:
+            raise ValueError(f"epoch_length must be one of {EPOCH_LENGTHS}, got {self.epoch_length!r}")
         if self.ddp_timeout < 1:
             raise ValueError(f"ddp_timeout must be >= 1 second, got {self.ddp_timeout}")
 

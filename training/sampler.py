@@ -1,9 +1,9 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """The data order: a pure function of (seed, epoch, active indices), so resuming gives the same order.
 
-An epoch is a fixed number of optimisation steps. Its images are drawn without replacement from a seeded permutation
-of the active indices (the whole archive, or the pruning selection), re-permuted and continued when the pool is
-smaller than an epoch, and dealt out to the processes in turn.
+An epoch is a planned number of optimisation steps (the trainer's `epoch_length`). Its images are drawn without
+replacement from a seeded permutation of the active indices (the whole archive, or the pruning selection),
+re-permuted and continued when the pool is smaller than an epoch, and dealt out to the processes in turn.
 """
 
 from __future__ import annotations

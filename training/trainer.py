@@ -6,9 +6,9 @@ assembles what it trains, `checkpoints.py` writes and reads its checkpoints.
 Per optimisation step: processed images (B, 1, S, S) → batched multi-crop on the device → teacher on the 2 global
 crops, student on all crops → DINO loss → backward, DINO's per-parameter gradient clipping, last-layer freeze →
 optimiser step → teacher EMA. Schedules (lr, weight decay, teacher momentum and temperature) are functions of the
-global step with a fixed number of steps per epoch, so changing the training set (pruning) never changes them. The
-data order and every augmentation draw are functions of (seed, step, process), so a resumed run continues exactly where
-it stopped.
+global step over epochs whose lengths are planned before the first step (`epoch_length`), so changing the training set
+(pruning) never changes them. The data order and every augmentation draw are functions of (seed, step, process), so a
+resumed run continues exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -95,9 +95,8 @@ class Trainer:
         has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.teacher.modules())
         self._share_teacher_statistics = has_bn and self.accelerator.num_processes > 1 and not parts.sync_batchnorm
         self.global_batch = run.batch_size * self.accelerator.num_processes * run.gradient_accumulation_steps
-        self.steps_per_epoch = run.steps_per_epoch or max(1, len(self.dataset) // self.global_batch)
-        self.total_steps = self.steps_per_epoch * run.epochs
-        self.schedules = DINOSchedules.from_config(config.dino, self.steps_per_epoch, run.epochs, self.global_batch)
+        self.schedules = DINOSchedules.from_config(config.dino, self._plan_epochs(), self.global_batch)
+        self.total_steps = self.schedules.total_steps
         self.augment = MultiCropAugmentation(config.augment)
         self._terminate = False
 
@@ -132,6 +131,20 @@ class Trainer:
         self.callbacks("on_evaluate", self, metrics)
         return metrics
 
+    def _plan_epochs(self) -> list[int]:
+        """Optimisation steps of every epoch, planned up front (the schedules need the total).
+
+        `epoch_length: archive`: every epoch has `steps_per_epoch` steps (default: one pass over the archive).
+        `active_set`: an epoch is one pass over the set trained on then — the size callbacks plan for that epoch
+        (pruning: ρ·N after T_w) — so pruned epochs are shorter: `steps_per_epoch · size / N` steps, at least one.
+        """
+        run, size = self.config.run, len(self.dataset)
+        full = run.steps_per_epoch or max(1, size // self.global_batch)
+        if run.epoch_length == "archive":
+            return [full] * run.epochs
+        planned = [self.callbacks.planned_active_size(epoch, size) or size for epoch in range(run.epochs)]
+        return [max(1, round(full * active / size)) for active in planned]
+
     # --- the loop --------------------------------------------------------------------------------------------------
 
     def train(self) -> Path | None:
@@ -141,7 +154,7 @@ class Trainer:
         previous = signal.signal(signal.SIGTERM, self._on_sigterm)
         try:
             while self.state.global_step < self.total_steps:
-                if not self._run_epoch(self.state.global_step // self.steps_per_epoch):
+                if not self._run_epoch(self.schedules.epoch_of(self.state.global_step)):
                     self.accelerator.end_training()
                     return None
         finally:
@@ -151,7 +164,7 @@ class Trainer:
     def _run_epoch(self, epoch: int) -> bool:
         """Train the rest of `epoch`; False when the run stopped early."""
         self.state.epoch = epoch
-        into_epoch = self.state.global_step - epoch * self.steps_per_epoch
+        into_epoch = self.state.global_step - self.schedules.epoch_starts[epoch]
         if into_epoch == 0:
             self.callbacks("on_epoch_begin", self)
         self._tick = time.perf_counter()
@@ -197,7 +210,7 @@ class Trainer:
             self.active_indices,
             seed=run.seed,
             epoch=epoch,
-            micro_batches=self.steps_per_epoch * run.gradient_accumulation_steps,
+            micro_batches=self.schedules.epoch_steps[epoch] * run.gradient_accumulation_steps,
             batch_size=run.batch_size,
             rank=self.accelerator.process_index,
             world_size=self.accelerator.num_processes,
@@ -238,7 +251,7 @@ class Trainer:
                 if dino.clip_grad > 0:
                     self.accelerator.unscale_gradients()
                     grad_norm = clip_gradients(self.student.parameters(), dino.clip_grad)
-                if self.state.global_step < dino.freeze_last_layer * self.steps_per_epoch:
+                if self.state.global_step < self.schedules.steps_in(dino.freeze_last_layer):
                     cancel_last_layer_gradients(self.student)
             self.optimizer.step()
             self.optimizer.zero_grad(set_to_none=True)
@@ -268,7 +281,8 @@ class Trainer:
             if self.accelerator.is_main_process:
                 logger.warning("SIGTERM: stopped at step %d after writing %s; continue with --resume auto", step, path)
             return False
-        if run.save_every_steps and step % run.save_every_steps == 0 and step % self.steps_per_epoch:
+        epoch_end = step == self.schedules.epoch_starts[self.state.epoch + 1]  # saved by the epoch's own cadence
+        if run.save_every_steps and step % run.save_every_steps == 0 and not epoch_end:
             self.save_checkpoint()
         return run.stop_after_steps is None or step < run.stop_after_steps
 

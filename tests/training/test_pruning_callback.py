@@ -95,3 +95,29 @@ def test_two_processes_train_on_the_same_selection(tmp_path):
     assert "num_processes=2" in result.stderr
     record = json.loads((out / "pruning" / "pruning_log.jsonl").read_text().splitlines()[0])
     assert record["selected"] == 60 and record["embedded"] == 120  # gathered from both processes, de-duplicated
+
+
+def test_active_set_epochs_shorten_after_pruning_and_end_at_the_planned_step(tmp_path):
+    """epoch_length: active_set — an epoch is one pass over what is trained on: the 240-image archive (8 steps here)
+    before T_w, the ρ = 0.25 selection after it (2 steps), planned up front; the run ends at the planned total."""
+    out = tmp_path / "run"
+    run(tiny_config(tmp_path, output_dir=str(out), epoch_length="active_set", steps_per_epoch=8, **PRUNING))
+    train = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    steps_per_epoch = {e: sum(1 for r in train if r["kind"] == "train" and r["epoch"] == e) for e in range(4)}
+    assert steps_per_epoch == {0: 8, 1: 2, 2: 2, 3: 2}  # 8 · 60/240 = 2 steps once pruning selects 60 of 240
+    assert train[-1]["step"] == 14
+    assert json.loads((out / "final_model" / "config.json").read_text())["oceansar_training"]["global_step"] == 14
+
+
+def test_resume_under_active_set_epochs_is_exact(tmp_path):
+    straight, broken = tmp_path / "straight", tmp_path / "broken"
+    settings = {**PRUNING, "epoch_length": "active_set", "steps_per_epoch": 8}
+    run(tiny_config(tmp_path, output_dir=str(straight), **settings))
+    assert (
+        run(tiny_config(tmp_path, output_dir=str(broken), save_every_steps=9, stop_after_steps=9, **settings)) is None
+    )
+    run([*tiny_config(tmp_path, output_dir=str(broken), **settings), "--resume", "latest"])
+    a = load_file(straight / "final_model" / "model.safetensors")
+    b = load_file(broken / "final_model" / "model.safetensors")
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, msg=key)

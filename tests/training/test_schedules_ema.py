@@ -71,8 +71,7 @@ def test_linear_then_constant():
 
 def test_dino_schedules_follow_dino_recipe():
     sched = DINOSchedules(
-        steps_per_epoch=100,
-        epochs=20,
+        epoch_steps=(100,) * 20,
         lr=1e-3,
         min_lr=1e-6,
         warmup_epochs=2,
@@ -98,23 +97,23 @@ def test_dino_schedules_follow_dino_recipe():
 
 def test_dino_schedules_from_config_scale_lr_and_huge_runs_need_no_arrays():
     config = DINOConfig()
-    sched = DINOSchedules.from_config(config, steps_per_epoch=12_000_000 // 1024, epochs=1000, global_batch=1024)
+    sched = DINOSchedules.from_config(config, [12_000_000 // 1024] * 1000, global_batch=1024)
     assert sched.lr == pytest.approx(config.lr * 1024 / 256)  # DINO's linear scaling rule
     assert sched.at(sched.total_steps - 1)["momentum"] == pytest.approx(1.0)
     assert sched.at(0)["teacher_temp"] == config.warmup_teacher_temp
-    short = DINOSchedules.from_config(config, steps_per_epoch=10, epochs=3, global_batch=256)
+    short = DINOSchedules.from_config(config, [10, 10, 10], global_batch=256)
     assert short.warmup_epochs == 3  # the warm-up is capped at the run
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"steps_per_epoch": 0}, {"epochs": 0}, {"warmup_epochs": 11}, {"warmup_teacher_temp_epochs": -1}]
+    "kwargs", [{"epoch_steps": (10, 0)}, {"epoch_steps": ()}, {"warmup_epochs": 11}, {"warmup_teacher_temp_epochs": -1}]
 )
 def test_dino_schedules_reject_bad_config(kwargs):
     values = {"lr": 1e-3, "min_lr": 1e-6, "warmup_epochs": 1, "weight_decay": 0.04, "weight_decay_end": 0.4}
     values |= {"momentum_teacher": 0.996, "warmup_teacher_temp": 0.04, "teacher_temp": 0.04}
     values |= {"warmup_teacher_temp_epochs": 0}
     with pytest.raises(ValueError, match="DINOSchedules"):
-        DINOSchedules(**{"steps_per_epoch": 10, "epochs": 10, **values, **kwargs})
+        DINOSchedules(**{"epoch_steps": (10,) * 10, **values, **kwargs})
 
 
 def _backbone_and_head() -> nn.Module:
@@ -223,3 +222,14 @@ def test_mismatched_modules_raise():
         update_teacher(_tiny_bn_net(), nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5)), momentum=0.9)
     with pytest.raises(ValueError, match="momentum"):
         update_teacher(_tiny_bn_net(), _tiny_bn_net(), momentum=1.5)
+
+
+def test_schedules_over_epochs_of_different_lengths():
+    """Pruned epochs shorter (epoch_length: active_set): warm-ups in epochs follow the planned epoch lengths."""
+    values = {"lr": 1e-3, "min_lr": 0.0, "warmup_epochs": 2.5, "weight_decay": 0.04, "weight_decay_end": 0.04}
+    values |= {"momentum_teacher": 0.996, "warmup_teacher_temp": 0.04, "teacher_temp": 0.07}
+    sched = DINOSchedules(epoch_steps=(10, 10, 4, 4, 4), warmup_teacher_temp_epochs=3, **values)
+    assert sched.total_steps == 32 and sched.epoch_starts == (0, 10, 20, 24, 28, 32)
+    assert [sched.epoch_of(s) for s in (0, 9, 10, 20, 23, 24, 31)] == [0, 0, 1, 2, 2, 3, 4]
+    assert sched.steps_in(2.5) == 22 and sched.lr_schedule.warmup_steps == 22
+    assert sched.at(24)["teacher_temp"] == pytest.approx(0.07) and sched.at(12)["teacher_temp"] < 0.07

@@ -7,7 +7,10 @@ images trained for hundreds of epochs costs nothing to schedule.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -74,14 +77,15 @@ class LinearThenConstant:
 
 @dataclass(frozen=True)
 class DINOSchedules:
-    """The four per-step DINO schedules over a run of ``steps_per_epoch · epochs`` steps; ``at(step)`` evaluates them.
+    """The four per-step DINO schedules over a run whose epoch ``e`` has ``epoch_steps[e]`` optimisation steps;
+    ``at(step)`` evaluates them. Durations given in epochs (warm-ups) are converted with the same epoch lengths, so
+    a run whose pruned epochs are shorter (``epoch_length: active_set``) keeps every schedule a function of the step.
 
     Built from the run's `DINOConfig` with :meth:`from_config` (the settings and their defaults are declared there);
     ``lr`` is the peak learning rate already scaled by the global batch.
     """
 
-    steps_per_epoch: int
-    epochs: int
+    epoch_steps: tuple[int, ...]
     lr: float
     min_lr: float
     warmup_epochs: float
@@ -93,14 +97,13 @@ class DINOSchedules:
     warmup_teacher_temp_epochs: float
 
     @classmethod
-    def from_config(cls, config: DINOConfig, steps_per_epoch: int, epochs: int, global_batch: int) -> DINOSchedules:
+    def from_config(cls, config: DINOConfig, epoch_steps: Sequence[int], global_batch: int) -> DINOSchedules:
         """Schedules of a run: DINO's linear scaling rule ``lr · global_batch / 256``; warm-up capped at the run."""
         return cls(
-            steps_per_epoch=steps_per_epoch,
-            epochs=epochs,
+            epoch_steps=tuple(int(n) for n in epoch_steps),
             lr=config.lr * global_batch / 256,
             min_lr=config.min_lr,
-            warmup_epochs=min(config.warmup_epochs, epochs),
+            warmup_epochs=min(config.warmup_epochs, len(epoch_steps)),
             weight_decay=config.weight_decay,
             weight_decay_end=config.weight_decay_end,
             momentum_teacher=config.momentum_teacher,
@@ -110,10 +113,8 @@ class DINOSchedules:
         )
 
     def __post_init__(self) -> None:
-        if self.steps_per_epoch < 1 or self.epochs < 1:
-            raise ValueError(
-                f"DINOSchedules: steps_per_epoch and epochs must be >= 1, got {self.steps_per_epoch}, {self.epochs}"
-            )
+        if not self.epoch_steps or min(self.epoch_steps) < 1:
+            raise ValueError(f"DINOSchedules: need at least one epoch, each of >= 1 step, got {self.epoch_steps}")
         if not 0 <= self.warmup_epochs <= self.epochs or self.warmup_teacher_temp_epochs < 0:
             raise ValueError(
                 f"DINOSchedules: need 0 <= warmup_epochs <= epochs and warmup_teacher_temp_epochs >= 0, got "
@@ -122,12 +123,31 @@ class DINOSchedules:
             )
 
     @property
+    def epochs(self) -> int:
+        return len(self.epoch_steps)
+
+    @cached_property
+    def epoch_starts(self) -> tuple[int, ...]:
+        """(epochs + 1,) first step of each epoch, then the total number of steps."""
+        return (0, *itertools.accumulate(self.epoch_steps))
+
+    @property
     def total_steps(self) -> int:
-        return self.steps_per_epoch * self.epochs
+        return self.epoch_starts[-1]
+
+    def steps_in(self, epochs: float) -> int:
+        """Steps in the first `epochs` epochs (fractional: a share of the next epoch's steps), rounded."""
+        whole = min(int(epochs), self.epochs)
+        part = self.epoch_steps[whole] * (epochs - whole) if whole < self.epochs else 0.0
+        return round(self.epoch_starts[whole] + part)
+
+    def epoch_of(self, step: int) -> int:
+        """The epoch that `step` (0-based, < total_steps) belongs to."""
+        return bisect.bisect_right(self.epoch_starts, step) - 1
 
     @cached_property
     def lr_schedule(self) -> CosineSchedule:
-        return CosineSchedule(self.lr, self.min_lr, self.total_steps, round(self.warmup_epochs * self.steps_per_epoch))
+        return CosineSchedule(self.lr, self.min_lr, self.total_steps, self.steps_in(self.warmup_epochs))
 
     @cached_property
     def weight_decay_schedule(self) -> CosineSchedule:
@@ -139,8 +159,9 @@ class DINOSchedules:
 
     @cached_property
     def teacher_temp_schedule(self) -> LinearThenConstant:
-        ramp = round(self.warmup_teacher_temp_epochs * self.steps_per_epoch)
-        return LinearThenConstant(self.warmup_teacher_temp, self.teacher_temp, ramp)
+        return LinearThenConstant(
+            self.warmup_teacher_temp, self.teacher_temp, self.steps_in(self.warmup_teacher_temp_epochs)
+        )
 
     def at(self, step: float) -> dict[str, float]:
         """Values at ``step``: keys ``lr``, ``weight_decay``, ``momentum`` (teacher EMA) and ``teacher_temp``."""

@@ -77,6 +77,10 @@ class PruningCallback(TrainerCallback):
         after = epoch - self.config.warmup_epochs
         return after >= 0 and after % self.config.every_epochs == 0
 
+    def planned_active_size(self, epoch: int, archive_size: int) -> int | None:
+        """From the first round on, the selection's target ρ·N (what a round selects unless U is smaller)."""
+        return round(self.selection_config.rho * archive_size) if epoch >= self.config.warmup_epochs else None
+
     # --- hooks -----------------------------------------------------------------------------------------------------
 
     def on_train_begin(self, trainer: TrainerView) -> None:
