@@ -8,7 +8,8 @@ default; the released `galeio-research/OceanSAR-1` weights were exported from th
 conversion notebook), so `--branch student` reproduces them.
 
 The file is read with `torch.load(weights_only=True)`: tensors and plain containers only. A file that needs
-arbitrary unpickling (e.g. it stores an `argparse.Namespace`) is refused.
+arbitrary unpickling (e.g. it stores an `argparse.Namespace`, or a payload calling `os.system`) is refused, naming the
+global it asked for, without executing it.
 
 The converted model is checked against `TorchvisionLayoutResNet`, a reference forward pass written here in plain
 torch and keyed exactly like torchvision's ResNet (v1.5: stride on the 3x3 convolution), built from the same tensors.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from pickle import UnpicklingError
@@ -30,6 +32,7 @@ from torch import nn
 
 from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
 
+from .pickle_scan import pickled_globals
 from .verify import (
     DEFAULT_ATOL,
     ConversionError,
@@ -167,23 +170,44 @@ def _architecture(state: Mapping[str, torch.Tensor]) -> dict[str, Any]:
 
 
 def read_checkpoint(path: str | Path) -> Any:
-    """`torch.load(path, map_location="cpu", weights_only=True)` with clear errors for unsafe or corrupt files."""
+    """`torch.load(path, map_location="cpu", weights_only=True)` with clear errors for unsafe or corrupt files.
+
+    An unsafe file (one that pickles an object that is not a tensor or a plain container) raises `ConversionError`
+    naming the global it asked for (from torch's refusal, else from `pickled_globals`); nothing of it is executed.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConversionError(f"{path} does not exist or is not a file.")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's "detected pickle protocol N" advice would only add noise here
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return torch.load(path, map_location="cpu", weights_only=True)
     except UnpicklingError as error:
-        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
-        if unsafe:
-            raise ConversionError(
-                f"{path} stores a Python object of type {unsafe.group(1)}, which needs arbitrary unpickling; refused "
-                "(loading it could run code). In a trusted environment, save only the tensors, e.g. "
-                "torch.save(torch.load(path, weights_only=False)['state_dict'], 'clean.pth'), and convert that."
-            ) from None
-        raise ConversionError(f"{path} is not a readable PyTorch checkpoint (corrupt or not a torch file).") from None
+        raise ConversionError(_refusal(path, str(error))) from None
     except (RuntimeError, EOFError, OSError, ValueError) as error:
         raise ConversionError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt: {error}).") from None
+
+
+def _refusal(path: Path, torch_message: str) -> str:
+    """What to say when torch's weights-only unpickler refused ``path``: which global, or which instruction."""
+    named = re.search(r"GLOBAL ([\w.]+)", torch_message)
+    unsafe = [named.group(1)] if named else [g for g in pickled_globals(path) if g.split(".")[0] != "torch"]
+    unsafe = [g for g in unsafe if g != "collections.OrderedDict"]
+    trusted_recipe = (
+        "If you trust the file, save its tensors alone in a trusted environment, e.g. torch.save(torch.load(path, "
+        "weights_only=False)['state_dict'], 'clean.pth'), and convert that."
+    )
+    if unsafe:
+        return (
+            f"{path}: refused: the checkpoint pickles {', '.join(unsafe)} which is not an allowed type (only tensors "
+            f"and plain containers are loaded); it was not executed. {trusted_recipe}"
+        )
+    operand = re.search(r"Unsupported operand \d+", torch_message)
+    detail = f": {operand.group(0)}" if operand else ""
+    return (
+        f"{path} is not a readable PyTorch checkpoint (corrupt, not a torch file, or a pickle that the weights-only "
+        f"loader does not accept{detail}); nothing of it was executed."
+    )
 
 
 def _tensor_maps(obj: Any, where: str = "the file", depth: int = 2) -> Iterator[tuple[str, dict[str, torch.Tensor]]]:
@@ -316,7 +340,7 @@ def convert(
         reference_input(verify_size),
         atol=atol,
         overwrite=overwrite,
-        what=f"OceanSAR-1 {branch} backbone vs torchvision-layout reference",
+        what=f"{checkpoint}: OceanSAR-1 {branch} backbone vs torchvision-layout reference",
     )
 
 

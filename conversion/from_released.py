@@ -6,6 +6,8 @@
 `OceanSARForImageClassification` via `oceansar_hf.from_released_resnet`, checked against transformers' own ResNet
 classes on the same input. The released repos ship no preprocessor config and their input normalisation is not
 published, so the image processor written here is this project's default unless `--processor-config` is given.
+Weights are read from `model.safetensors` only: a folder with only pickle weights (`pytorch_model.bin`) is refused
+with the one-line conversion to safetensors.
 
     python -m conversion.from_released path/to/OceanSAR-1 exported/oceansar-1
     python -m conversion.from_released galeio-research/OceanSAR-1-wave exported/oceansar-1-wave   # needs the Hub
@@ -23,6 +25,7 @@ from oceansar_hf import OceanSARImageProcessor, from_released_resnet
 
 from .verify import (
     DEFAULT_ATOL,
+    PICKLE_SUFFIXES,
     ConversionError,
     add_output_arguments,
     add_processor_argument,
@@ -49,6 +52,21 @@ def locate(source: str | Path) -> Path:
     return Path(snapshot_download(str(source), allow_patterns=RELEASED_FILES))
 
 
+def refuse_pickle_weights(folder: Path) -> None:
+    """Refuse a folder whose weights are only pickles (``pytorch_model.bin`` ...), saying how to make safetensors."""
+    if (folder / "model.safetensors").is_file():
+        return
+    pickles = sorted(p.name for p in folder.iterdir() if p.name.lower().endswith(PICKLE_SUFFIXES))
+    if pickles:
+        raise ConversionError(
+            f"{folder / pickles[0]}: pickle weights are refused (unpickling can run code); found {pickles}, expected "
+            "model.safetensors. Convert them once in a trusted environment (weights_only=True loads tensors only): "
+            'python -c "import torch; from safetensors.torch import save_file; save_file({k: v.contiguous() for k, v '
+            f"in torch.load('{pickles[0]}', weights_only=True).items()}}, 'model.safetensors', metadata={{'format': "
+            "'pt'})\" in that folder, then run this converter again."
+        )
+
+
 def load_released(folder: Path) -> ResNetModel | ResNetForImageClassification:
     """The released model with transformers' own classes (the verification reference), in eval mode."""
     config_file = folder / "config.json"
@@ -73,12 +91,15 @@ def convert(
     """Convert a released base or head folder (or Hub repo id); returns the verified max abs difference."""
     ensure_writable(Path(output_dir), overwrite)
     folder = locate(source)
+    refuse_pickle_weights(folder)
     try:
         model = from_released_resnet(folder)
     except (OSError, ValueError) as error:  # missing files, mismatched tensors (named in the message)
         raise ConversionError(f"{folder}: {error}") from error
     except Exception as error:  # safetensors has its own error type for truncated or garbage files
-        raise ConversionError(f"{folder}: the weights are not a readable safetensors file ({error}).") from error
+        raise ConversionError(
+            f"{folder / 'model.safetensors'}: the weights are not a readable safetensors file ({error})."
+        ) from error
     reference = load_released(folder)
     return write_verified_folder(
         model,
@@ -88,7 +109,7 @@ def convert(
         reference_input(verify_size),
         atol=atol,
         overwrite=overwrite,
-        what=f"{folder.name} ({type(reference).__name__}) vs {type(model).__name__}",
+        what=f"{folder} ({type(reference).__name__}) vs {type(model).__name__}",
     )
 
 

@@ -9,7 +9,17 @@ missing required files, a card whose metadata does not parse (`ModelCard.load`) 
 pipeline_tag, and a folder that does not load with `AutoModel.from_pretrained(folder, trust_remote_code=True)` in a
 fresh Python process that never imports `oceansar_hf`.
 
-The token comes from `HF_TOKEN` or the stored login (`hf auth login`); it is never printed, logged or written.
+That load check **runs the folder's Python code** (its `auto_map` files), with a dry run too. It runs isolated from
+the token (`isolated_environment`): a new process whose environment holds only PATH, the locale and thread counts
+(no HF_TOKEN / HUGGING_FACE_HUB_TOKEN, nor any other variable of yours), whose HOME, HF_HOME, token paths and XDG
+folders are empty temporary folders, with the Hub offline and a temporary working directory. It runs as your user,
+so code that reads your files by absolute path is not stopped: for a folder whose code you do not trust, use
+`--no-load-check`, which runs none of it and checks instead that the safetensors tensor names and shapes (read from
+the file headers) are those the installed `oceansar_hf` builds from config.json, and whether the code files are the
+installed package's.
+
+The token comes from `HF_TOKEN` or the stored login (`hf auth login`); it is never printed, logged or written. An
+unreachable Hub (offline, no network) ends with one line saying so; nothing is committed.
 
     python -m conversion.push_to_hub exported/oceansar-demo --repo-id me/oceansar-demo --dry-run /tmp/upload-preview
     python -m conversion.push_to_hub exported/oceansar-demo --repo-id me/oceansar-demo --private
@@ -21,21 +31,41 @@ import argparse
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import tempfile
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import httpx2
+import torch
 from huggingface_hub import HfApi, ModelCard, get_token
 from huggingface_hub.errors import HfHubHTTPError
+from safetensors import safe_open
 
-from .verify import ensure_writable, move_into_place, staging_folder
+import oceansar_hf
+from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARModel
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".pth.tar", ".joblib")
+from .verify import PICKLE_SUFFIXES, check_state_dict, ensure_writable, move_into_place, staging_folder
+
 REQUIRED_METADATA = ("license", "library_name", "pipeline_tag")
 CONFIG_FILES = ("config.json", "preprocessor_config.json")
 LOAD_CHECK_TIMEOUT_S = 600
+KEPT_ENVIRONMENT = (
+    "PATH",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+"""The only variables of the caller's environment that the load check's process sees."""
+MODEL_CLASSES = {cls.__name__: cls for cls in (OceanSARModel, OceanSARForImageClassification)}
 
 LOAD_CHECK = textwrap.dedent(
     """
@@ -119,19 +149,44 @@ def check_card(readme: Path) -> ModelCard:
     return card
 
 
+def isolated_environment(home: Path) -> dict[str, str]:
+    """The load check's environment: `KEPT_ENVIRONMENT` only, the Hub offline, and HOME, HF_HOME, the token files and
+    the XDG folders inside the empty folder ``home``, so that neither a token variable nor the stored login (or any
+    other credential file under HOME) is found. The user's site-packages stay importable."""
+    env = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
+    hf_home = home / "huggingface"
+    env.update(
+        HOME=str(home),
+        HF_HOME=str(hf_home),
+        HF_TOKEN_PATH=str(hf_home / "token"),
+        HF_STORED_TOKENS_PATH=str(hf_home / "stored_tokens"),
+        XDG_CACHE_HOME=str(home / "cache"),
+        XDG_CONFIG_HOME=str(home / "config"),
+        XDG_DATA_HOME=str(home / "data"),
+        HF_HUB_OFFLINE="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
+    user_site = site.getusersitepackages()
+    if site.ENABLE_USER_SITE and user_site in sys.path:  # packages installed with `pip install --user`
+        env["PYTHONPATH"] = user_site
+    return env
+
+
 def check_loads(folder: Path) -> str:
-    """Load `folder` with trust_remote_code in a fresh process without oceansar_hf; returns the loaded class names.
+    """Load `folder` with trust_remote_code in a fresh, isolated process (`isolated_environment`) without oceansar_hf;
+    returns the loaded class names.
 
     AutoModel always, AutoModelForImageClassification for heads, AutoImageProcessor when a processor config exists.
     """
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
-    env["HF_HUB_OFFLINE"] = "1"
-    with tempfile.TemporaryDirectory() as cwd:
+    with tempfile.TemporaryDirectory(prefix="oceansar-load-check-") as tmp:
+        home, cwd = Path(tmp) / "home", Path(tmp) / "cwd"
+        home.mkdir()
+        cwd.mkdir()
         run = subprocess.run(
             [sys.executable, "-c", LOAD_CHECK, str(folder.resolve())],
             capture_output=True,
             text=True,
-            env=env,
+            env=isolated_environment(home),
             cwd=cwd,
             timeout=LOAD_CHECK_TIMEOUT_S,
         )
@@ -143,21 +198,78 @@ def check_loads(folder: Path) -> str:
     return run.stdout.strip().splitlines()[-1]
 
 
-def stage(folder: str | Path, destination: Path) -> list[str]:
-    """Check `folder` and copy exactly what would be uploaded into the new folder `destination`; returns the files."""
+def check_without_running(folder: Path) -> str:
+    """Check `folder` without running any of its code; returns what was checked.
+
+    The tensors in its safetensors headers must have the names and shapes of the model that the *installed*
+    `oceansar_hf` builds from its config.json (on the meta device: nothing allocated); the code files are compared
+    with the installed package's (a difference is reported, not refused: they were neither run nor checked).
+    """
+    try:
+        config_dict = json.loads((folder / "config.json").read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise PushError(f"{folder / 'config.json'} is not valid JSON ({error}).") from error
+    architectures = [name for name in config_dict.get("architectures") or [] if name in MODEL_CLASSES]
+    if config_dict.get("model_type") != OceanSARConfig.model_type or len(architectures) != 1:
+        raise PushError(
+            f"{folder / 'config.json'}: --no-load-check verifies OceanSAR folders (model_type "
+            f"{OceanSARConfig.model_type!r}, architectures one of {sorted(MODEL_CLASSES)}); found model_type "
+            f"{config_dict.get('model_type')!r}, architectures {config_dict.get('architectures')}."
+        )
+    with torch.device("meta"):
+        model = MODEL_CLASSES[architectures[0]](OceanSARConfig.from_pretrained(folder))
+    shapes = {}
+    for weights in sorted(folder.glob("*.safetensors")):
+        try:
+            with safe_open(str(weights), framework="pt") as tensors:
+                shapes.update({key: tensors.get_slice(key).get_shape() for key in tensors.keys()})  # noqa: SIM118
+        except Exception as error:  # safetensors raises its own SafetensorError for unreadable headers
+            raise PushError(f"{weights}: not a readable safetensors file ({error}).") from error
+    check_state_dict(
+        model.state_dict(),
+        {key: torch.empty(shape, device="meta") for key, shape in shapes.items()},
+        f"{folder} safetensors",
+    )
+    installed = Path(oceansar_hf.__file__).parent
+    differ = [name for name in _code_files(folder) if (folder / name).read_bytes() != _read(installed / name)]
+    code = (
+        f"code files differ from the installed oceansar_hf {oceansar_hf.__version__}: {differ} (not run, not checked)"
+        if differ
+        else f"code files identical to the installed oceansar_hf {oceansar_hf.__version__} (not run)"
+    )
+    return f"{len(shapes)} tensors match {architectures[0]} built from config.json (no code run); {code}"
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def stage(folder: str | Path, destination: Path, load_check: bool = True) -> list[str]:
+    """Check `folder` and copy exactly what would be uploaded into the new folder `destination`; returns the files.
+
+    With `load_check`, the copy is loaded by `check_loads` (which runs the folder's code, isolated from the token);
+    without, the folder is checked by `check_without_running`.
+    """
     folder = Path(folder)
     files, left_out = select_files(folder)
     check_card(folder / "README.md")
+    checked = None if load_check else check_without_running(folder)
     staged = staging_folder(destination)
     try:
         for name in files:
             shutil.copy2(folder / name, staged / name)
-        loaded = check_loads(staged)
+        if load_check:
+            code = ", ".join(_code_files(staged)) or "none"
+            print(
+                f"load check: running the folder's Python code ({code}) in a fresh process without your token, "
+                "stored login or environment, Hub offline (--no-load-check checks without running it)"
+            )
+            checked = f"loads as {check_loads(staged)} with trust_remote_code in a fresh, isolated process"
         move_into_place(staged, destination, overwrite=False)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)
         raise
-    print(f"checked: loads as {loaded} with trust_remote_code in a fresh process; card metadata parses")
+    print(f"checked: {checked}; card metadata parses")
     if left_out:
         print(f"not uploaded: {', '.join(left_out)}")
     return files
@@ -176,12 +288,14 @@ def push(
     create_pr: bool = False,
     commit_message: str | None = None,
     dry_run: str | Path | None = None,
+    load_check: bool = True,
 ) -> str | None:
     """Check and upload `folder` to the model repo `repo_id`; with `dry_run`, write the upload folder there instead.
 
     A `revision` other than main is created as a branch if needed; `create_pr` opens a pull request against the
-    default branch instead of committing (it cannot be combined with a `revision`). Returns the commit or pull
-    request URL, or None for a dry run.
+    default branch instead of committing (it cannot be combined with a `revision`). `load_check=False` checks the
+    folder without running its code (see `stage`). Returns the commit or pull request URL, or None for a dry run.
+    Raises `PushError` for a refused folder and for a Hub that cannot be reached or refuses the request.
     """
     if create_pr and revision not in (None, "main"):
         raise PushError(
@@ -191,7 +305,7 @@ def push(
     if dry_run is not None:
         destination = Path(dry_run)
         ensure_writable(destination, overwrite=False)
-        files = stage(folder, destination)
+        files = stage(folder, destination, load_check)
         target = "a pull request" if create_pr else f"branch {revision or 'main'}"
         print(
             f"dry run: would upload {len(files)} files from {destination} to {repo_id} ({target}, "
@@ -203,24 +317,42 @@ def push(
         raise PushError("no Hugging Face token: set HF_TOKEN or run `hf auth login` first.")
     with tempfile.TemporaryDirectory() as tmp:
         upload_dir = Path(tmp) / "upload"
-        files = stage(folder, upload_dir)
-        api = HfApi()
-        # private=None keeps the Hub's (or the organisation's) default visibility for a new repo
-        url = api.create_repo(repo_id, repo_type="model", private=private or None, exist_ok=True)
-        print(f"repository: {url}")
-        if revision not in (None, "main"):
-            api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True)
-        info = api.upload_folder(
-            repo_id=repo_id,
-            folder_path=upload_dir,
-            repo_type="model",
-            revision=revision,
-            create_pr=create_pr,
-            commit_message=message,
-        )
+        files = stage(folder, upload_dir, load_check)
+        try:
+            info = _upload(upload_dir, repo_id, private, revision, create_pr, message)
+        except HfHubHTTPError as error:
+            detail = f" ({error.server_message})" if error.server_message else ""
+            raise PushError(f"the Hub refused the request: {_first_line(error)}{detail}") from None
+        except (OSError, httpx2.HTTPError) as error:  # offline mode, DNS, refused or dropped connections, timeouts
+            raise PushError(
+                f"cannot reach the Hugging Face Hub ({type(error).__name__}: {_first_line(error)}); nothing was "
+                "committed. Check the network (and that HF_HUB_OFFLINE is unset), then run the same command again."
+            ) from None
     result = info.pr_url or info.commit_url
     print(f"uploaded {len(files)} files: {result}")
     return result
+
+
+def _upload(upload_dir: Path, repo_id: str, private: bool, revision: str | None, create_pr: bool, message: str) -> Any:
+    """Create the repo (and branch) if needed and commit `upload_dir`; returns huggingface_hub's CommitInfo."""
+    api = HfApi()
+    # private=None keeps the Hub's (or the organisation's) default visibility for a new repo
+    url = api.create_repo(repo_id, repo_type="model", private=private or None, exist_ok=True)
+    print(f"repository: {url}")
+    if revision not in (None, "main"):
+        api.create_branch(repo_id, branch=revision, repo_type="model", exist_ok=True)
+    return api.upload_folder(
+        repo_id=repo_id,
+        folder_path=upload_dir,
+        repo_type="model",
+        revision=revision,
+        create_pr=create_pr,
+        commit_message=message,
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,7 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--dry-run",
         metavar="DIR",
         default=None,
-        help="write the exact folder that would be uploaded to DIR and list it; no network",
+        help="write the exact folder that would be uploaded to DIR and list it; no network. The load check still "
+        "runs the folder's Python code (isolated from your token); add --no-load-check not to run it",
+    )
+    parser.add_argument(
+        "--no-load-check",
+        dest="load_check",
+        action="store_false",
+        help="do not run the folder's code: check instead that its safetensors tensor names and shapes are those "
+        "the installed oceansar_hf builds from config.json, and report whether its code files are the installed ones",
     )
     return parser
 
@@ -255,9 +395,8 @@ def main(argv: list[str] | None = None) -> int:
             create_pr=args.create_pr,
             commit_message=args.commit_message,
             dry_run=args.dry_run,
+            load_check=args.load_check,
         )
-    except HfHubHTTPError as error:
-        raise SystemExit(f"error: the Hub refused the request: {error}") from None
     except ValueError as error:  # PushError, ConversionError, and the Hub's "Invalid metadata in README.md"
         raise SystemExit(f"error: {error}") from None
     return 0

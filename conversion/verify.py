@@ -1,7 +1,8 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """The gate every conversion passes before anything is written.
 
-1. `check_state_dict`: the source tensors must match the target architecture key for key and shape for shape;
+1. `check_state_dict`: the source tensors must match the target architecture key for key and shape for shape, and
+   `check_input_channels`: the stem must take the verification input's channels (1: single-channel SAR);
 2. the converted folder is written to a hidden temporary folder next to the destination;
 3. the model reloaded from that folder and the source model run on the same seeded input (`reference_input`,
    (B, 1, S, S) standard normal) and their outputs must agree to `atol` (`check_agreement`);
@@ -23,6 +24,8 @@ from oceansar_hf import OceanSARImageProcessor
 
 DEFAULT_ATOL = 1e-5
 """Largest accepted absolute difference between source and converted outputs (features, logits)."""
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt", ".pth.tar", ".joblib")
+"""File names of pickled weights, which the converters and the publisher refuse to read or ship."""
 
 
 class ConversionError(ValueError):
@@ -64,6 +67,17 @@ def check_state_dict(
     ]
     if problems:
         raise ConversionError(f"{what} does not match the target architecture; tensors " + "; ".join(problems) + ".")
+
+
+def check_input_channels(model: PreTrainedModel, pixel_values: torch.Tensor, what: str) -> None:
+    """Refuse a model whose stem does not take the channels of ``pixel_values`` (B, C, S, S), naming both."""
+    channels = int(getattr(model.config, "num_channels", pixel_values.shape[1]))
+    if channels != pixel_values.shape[1]:
+        raise ConversionError(
+            f"{what}: the weights' stem takes {channels}-channel images, expected {pixel_values.shape[1]}: OceanSAR "
+            f"models read single-channel SAR images (B, 1, H, W), which is what OceanSARImageProcessor produces; "
+            "nothing written."
+        )
 
 
 def model_outputs(model: PreTrainedModel, pixel_values: torch.Tensor) -> torch.Tensor:
@@ -140,8 +154,15 @@ def write_verified_folder(
     """
     destination = Path(destination)
     ensure_writable(destination, overwrite)
-    with torch.no_grad():
-        expected = source_forward(pixel_values)
+    check_input_channels(model, pixel_values, what)
+    try:
+        with torch.no_grad():
+            expected = source_forward(pixel_values)
+    except RuntimeError as error:  # a shape or dtype the source model cannot take
+        raise ConversionError(
+            f"{what}: the source model failed on the verification input {tuple(pixel_values.shape)} ({error}); "
+            "nothing written."
+        ) from None
     staged = staging_folder(destination)
     try:
         model.save_pretrained(staged)

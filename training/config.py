@@ -47,6 +47,14 @@ class DataArguments:
     )
     data_path: str | None = field(default=None, metadata={"help": "Folder or file of the archive (not for synthetic)."})
     image_column: str = field(default="image", metadata={"help": "Image column of an hf dataset."})
+    hf_cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "hf parquet archives only. None: the shards are read in place (memory-mapped, nothing copied). "
+            "A folder: they are converted once into Arrow files there (a full copy, reused by later runs) for fast "
+            "random access to shards with large row groups."
+        },
+    )
     num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes per process."})
     input_kind: str | None = field(
         default=None, metadata={"help": "Pixel units (the processor's input_kind); None = the processor's default."}

@@ -80,6 +80,16 @@ def probe_results(task: str, synthetic: bool = True) -> dict:
     return results.to_dict()
 
 
+class Payload:
+    """An object whose unpickling calls ``function(argument)``: how a malicious checkpoint runs code."""
+
+    def __init__(self, function, argument: str) -> None:
+        self.function, self.argument = function, argument
+
+    def __reduce__(self):
+        return self.function, (self.argument,)
+
+
 def write_json(path: Path, data: object) -> Path:
     path.write_text(json.dumps(data))
     return path

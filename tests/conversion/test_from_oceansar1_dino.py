@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
+import pickle
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +14,7 @@ import conversion.from_oceansar1_dino as dino
 from conversion.from_oceansar1_dino import TorchvisionLayoutResNet, main, to_oceansar_key
 from conversion.verify import model_outputs
 from oceansar_hf import OceanSARModel
-from tests.conversion import randomise
+from tests.conversion import Payload, randomise
 
 SMALL = {"depths": [1, 2, 1, 1], "widths": [4, 8, 8, 16]}
 RESNET50 = {"depths": [3, 4, 6, 3], "widths": [64, 128, 256, 512]}
@@ -116,11 +119,40 @@ def test_verification_catches_a_wrong_mapping(tmp_path, monkeypatch):
     assert not (tmp_path / "out").exists()
 
 
-def test_unsafe_truncated_and_garbage_files_are_refused(tmp_path):
+def malicious_checkpoints(folder: Path, marker: Path) -> dict[str, str]:
+    """Checkpoints that would create `marker` if unpickled; {file name: the global the refusal must name}."""
     state, _ = dino_state(SMALL)
-    torch.save({"state_dict": state, "args": argparse.Namespace(arch="resnet50")}, tmp_path / "unsafe.pth.tar")
-    message = refused([str(tmp_path / "unsafe.pth.tar"), str(tmp_path / "out")])
-    assert "argparse.Namespace" in message and "arbitrary unpickling; refused" in message
+    touch = Payload(os.system, f"touch {marker}")
+    evaluate = Payload(eval, f"open({str(marker)!r}, 'w').close()")
+    torch.save({"state_dict": state, "hook": touch}, folder / "zip.pth.tar")  # torch's zip format
+    torch.save({"state_dict": state, "hook": touch}, folder / "legacy.pth.tar", _use_new_zipfile_serialization=False)
+    (folder / "raw-protocol-4.pth.tar").write_bytes(pickle.dumps({"hook": touch}, protocol=4))
+    (folder / "protocol-0.pth.tar").write_bytes(pickle.dumps({"hook": evaluate}, protocol=0))
+    torch.save({"state_dict": state, "args": argparse.Namespace(arch="resnet50")}, folder / "namespace.pth.tar")
+    system = f"{os.system.__module__}.system"  # posix.system on Linux
+    return {
+        "zip.pth.tar": system,
+        "legacy.pth.tar": system,
+        "raw-protocol-4.pth.tar": system,
+        "protocol-0.pth.tar": "__builtin__.eval",
+        "namespace.pth.tar": "argparse.Namespace",
+    }
+
+
+def test_malicious_checkpoints_are_refused_by_name_and_not_executed(tmp_path):
+    marker = tmp_path / "payload-ran"
+    for name, unsafe in malicious_checkpoints(tmp_path, marker).items():
+        message = refused([str(tmp_path / name), str(tmp_path / "out")])
+        assert message.startswith(
+            f"error: {tmp_path / name}: refused: the checkpoint pickles {unsafe} which is not an allowed type"
+        ), message
+        assert "it was not executed" in message and "Traceback" not in message
+        assert not marker.exists(), f"{name} ran its payload"
+    assert not (tmp_path / "out").exists()
+
+
+def test_truncated_and_garbage_files_are_refused(tmp_path):
+    state, _ = dino_state(SMALL)
     torch.save(state, tmp_path / "good.pth.tar")
     data = (tmp_path / "good.pth.tar").read_bytes()
     (tmp_path / "truncated.pth.tar").write_bytes(data[: len(data) // 3])
@@ -128,6 +160,15 @@ def test_unsafe_truncated_and_garbage_files_are_refused(tmp_path):
     for name in ("truncated", "garbage"):
         message = refused([str(tmp_path / f"{name}.pth.tar"), str(tmp_path / "out")])
         assert f"{name}.pth.tar is not a readable PyTorch checkpoint" in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_three_channel_stem_is_refused_in_verification(tmp_path):
+    state, _ = dino_state({**SMALL, "in_channels": 3})
+    torch.save({"state_dict": state}, tmp_path / "rgb.pth.tar")
+    message = refused([str(tmp_path / "rgb.pth.tar"), str(tmp_path / "out"), "--verify-size", "64"])
+    assert message.startswith(f"error: {tmp_path / 'rgb.pth.tar'}: OceanSAR-1 teacher backbone")
+    assert "the weights' stem takes 3-channel images, expected 1" in message and "(B, 1, H, W)" in message
     assert not (tmp_path / "out").exists()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ from transformers import ResNetConfig, ResNetForImageClassification, ResNetModel
 from conversion.from_released import main
 from conversion.verify import model_outputs
 from oceansar_hf import OceanSARForImageClassification, OceanSARImageProcessor, OceanSARModel
-from tests.conversion import randomise, write_json
+from tests.conversion import Payload, randomise, write_json
 
 SMALL = {"num_channels": 1, "embedding_size": 16, "hidden_sizes": [16, 32, 64, 128], "depths": [1, 1, 1, 1]}
 
@@ -64,8 +65,34 @@ def test_mismatched_and_corrupt_folders_are_refused(tmp_path):
     weights.write_bytes(weights.read_bytes()[:100])
     with pytest.raises(SystemExit) as error:
         main([str(tmp_path / "released"), str(tmp_path / "out")])
-    assert "the weights are not a readable safetensors file" in str(error.value.code)
+    assert f"{weights}: the weights are not a readable safetensors file" in str(error.value.code)
     with pytest.raises(SystemExit) as error:
         main([str(tmp_path / "nowhere" / "x" / "y"), str(tmp_path / "out")])
     assert "neither a folder nor a Hub repo id" in str(error.value.code)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("payload", [False, True], ids=["plain-tensors", "malicious"])
+def test_pickle_weights_are_refused_with_the_way_to_safetensors(tmp_path, payload):
+    model = released_folder(tmp_path / "released", head=False)
+    (tmp_path / "released" / "model.safetensors").unlink()
+    marker = tmp_path / "payload-ran"
+    state = {**model.state_dict(), **({"hook": Payload(os.system, f"touch {marker}")} if payload else {})}
+    torch.save(state, tmp_path / "released" / "pytorch_model.bin")
+    with pytest.raises(SystemExit) as error:
+        main([str(tmp_path / "released"), str(tmp_path / "out")])
+    message = str(error.value.code)
+    assert message.startswith(f"error: {tmp_path / 'released' / 'pytorch_model.bin'}: pickle weights are refused")
+    assert "found ['pytorch_model.bin'], expected model.safetensors" in message
+    assert "save_file({k: v.contiguous() for k, v in torch.load('pytorch_model.bin', weights_only=True)" in message
+    assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_three_channel_stem_is_a_clear_error(tmp_path):
+    config = ResNetConfig(**{**SMALL, "num_channels": 3})
+    randomise(ResNetModel(config), 4).save_pretrained(tmp_path / "rgb")
+    with pytest.raises(SystemExit) as error:
+        main([str(tmp_path / "rgb"), str(tmp_path / "out"), "--verify-size", "32"])
+    message = str(error.value.code)
+    assert message.startswith(f"error: {tmp_path / 'rgb'} (ResNetModel) vs OceanSARModel: the weights' stem takes ")
+    assert "3-channel images, expected 1" in message and not (tmp_path / "out").exists()

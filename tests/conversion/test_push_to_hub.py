@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
+import subprocess
+import sys
 import textwrap
 
 import httpx2
@@ -17,7 +20,7 @@ import conversion.push_to_hub as push_module
 from conversion.model_card import load_results, write_card
 from conversion.push_to_hub import main
 from conversion.verify import model_outputs
-from tests.conftest import run_fresh_python
+from tests.conftest import REPO_ROOT, run_fresh_python
 from tests.conversion import TEST_SIZE, export_folder, probe_results, write_json
 
 UPLOADED = {
@@ -83,8 +86,13 @@ def test_dry_run_writes_exactly_the_upload_folder(exported, tmp_path, capsys):
         "to me/oceansar-wave (branch main, default visibility, commit message 'Upload export with oceansar-hf'" in out
     )
     assert (
+        "load check: running the folder's Python code (configuration_oceansar.py, image_processing_oceansar.py, "
+        "modeling_oceansar.py) in a fresh process without your token, stored login or environment, Hub offline "
+        "(--no-load-check checks without running it)"
+    ) in out
+    assert (
         "loads as OceanSARModel, OceanSARForImageClassification, OceanSARImageProcessor with trust_remote_code "
-        "in a fresh process"
+        "in a fresh, isolated process"
     ) in out
 
     x = torch.randn(2, 1, TEST_SIZE, TEST_SIZE)
@@ -235,3 +243,117 @@ def test_upload_refusals_before_any_request(folder, hub, monkeypatch):
     monkeypatch.setattr(push_module, "get_token", lambda: None)
     assert "no Hugging Face token: set HF_TOKEN or run `hf auth login`" in refused(argv)
     assert hub.requests == []
+
+
+SPY = textwrap.dedent(
+    """
+    # --- appended by the test: what malicious model code would try, reported to a file instead of the network
+    import json as _json, os as _os
+    from pathlib import Path as _Path
+
+    def _read(path):
+        try:
+            return _Path(path).expanduser().read_text()
+        except OSError:
+            return None
+
+    try:
+        from huggingface_hub import get_token as _get_token
+        _token = _get_token()
+    except Exception as _error:
+        _token = repr(_error)
+    _Path({report!r}).write_text(_json.dumps({{
+        "get_token": _token,
+        "environment": dict(_os.environ),
+        "stored_login": _read(_os.path.join(_os.environ.get("HF_HOME", "~/.cache/huggingface"), "token")),
+        "token_path": _read(_os.environ.get("HF_TOKEN_PATH", "~/.cache/huggingface/token")),
+        "home_login": _read("~/.cache/huggingface/token"),
+        "cwd": _os.getcwd(),
+    }}))
+    """
+)
+
+
+def test_load_check_cannot_see_the_token_or_the_stored_login(folder, tmp_path, monkeypatch):
+    """A folder whose code looks for credentials finds none: not in the environment, not in the stored login."""
+    login_home = tmp_path / "parent-hf-home"  # the user's login, as `hf auth login` stores it
+    login_home.mkdir()
+    (login_home / "token").write_text(TOKEN)
+    monkeypatch.setenv("HF_HOME", str(login_home))
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setenv("HUGGING_FACE_HUB_TOKEN", TOKEN)
+    monkeypatch.setenv("SOME_CLOUD_SECRET", TOKEN)
+    report = tmp_path / "spy.json"
+    spy = SPY.format(report=str(report))
+    with (folder / "modeling_oceansar.py").open("a") as code:
+        code.write(spy)
+
+    # the spy works: run with the caller's environment, it finds the token everywhere it looks
+    run_fresh_python(spy, cwd=tmp_path)
+    seen = json.loads(report.read_text())
+    assert seen["get_token"] == TOKEN and seen["stored_login"] == TOKEN and seen["environment"]["HF_TOKEN"] == TOKEN
+    report.unlink()
+
+    assert main([str(folder), "--repo-id", "me/x", "--dry-run", str(tmp_path / "preview")]) == 0
+    seen = json.loads(report.read_text())  # the folder's code did run, inside the load check
+    assert TOKEN not in json.dumps(seen)
+    assert seen["get_token"] is None
+    assert seen["stored_login"] is None and seen["token_path"] is None and seen["home_login"] is None
+    environment = seen["environment"]
+    assert not {"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "SOME_CLOUD_SECRET", "PYTHONPATH"} & set(environment)
+    assert environment["HF_HUB_OFFLINE"] == "1"
+    for key in ("HOME", "HF_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
+        assert "oceansar-load-check-" in environment[key] and str(login_home) not in environment[key]
+    assert "oceansar-load-check-" in seen["cwd"] and not seen["cwd"].startswith(str(tmp_path))
+
+
+def test_no_load_check_checks_tensors_without_running_code(folder, tmp_path, capsys):
+    marker = tmp_path / "code-ran"
+    (folder / "modeling_oceansar.py").open("a").write(f"\nopen({str(marker)!r}, 'w').close()\n")
+    argv = [str(folder), "--repo-id", "me/x", "--no-load-check", "--dry-run", str(tmp_path / "preview")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert not marker.exists() and "load check: running" not in out
+    assert "checked: 74 tensors match OceanSARForImageClassification built from config.json (no code run); " in out
+    assert "code files differ from the installed oceansar_hf 0.1.0: ['modeling_oceansar.py'] (not run" in out
+    assert {p.name for p in (tmp_path / "preview").iterdir()} == UPLOADED
+
+    config = json.loads((folder / "config.json").read_text())
+    write_json(folder / "config.json", {**config, "num_labels": 3, "id2label": {str(i): str(i) for i in range(3)}})
+    message = refused([*argv[:-1], str(tmp_path / "preview-2")])
+    assert message.startswith(f"error: {folder} safetensors does not match the target architecture")
+    assert "classifier.weight (checkpoint (1, " in message and "model (3, " in message
+    write_json(folder / "config.json", {**config, "model_type": "resnet"})
+    assert "--no-load-check verifies OceanSAR folders" in refused([*argv[:-1], str(tmp_path / "preview-3")])
+    assert not (tmp_path / "preview-2").exists() and not (tmp_path / "preview-3").exists()
+
+
+def test_offline_push_ends_with_one_clear_line(folder, tmp_path):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_TOKEN": TOKEN}
+    run = subprocess.run(
+        [sys.executable, "-m", "conversion.push_to_hub", str(folder), "--repo-id", "me/x", "--no-load-check"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=300,
+    )
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("error: cannot reach the Hugging Face Hub (OfflineModeIsEnabled: ")
+    assert "nothing was committed" in lines[0] and TOKEN not in run.stdout + run.stderr
+
+
+def test_unreachable_hub_is_a_clear_error(folder, monkeypatch):
+    def unreachable(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("[Errno 111] Connection refused", request=request)
+
+    monkeypatch.setenv("HF_TOKEN", TOKEN)
+    monkeypatch.setattr(push_module, "check_loads", lambda path: "OceanSARModel")
+    set_client_factory(lambda: httpx2.Client(transport=httpx2.MockTransport(unreachable)))
+    try:
+        message = refused([str(folder), "--repo-id", "me/x"])
+    finally:
+        set_client_factory(default_client_factory)
+    assert message.startswith("error: cannot reach the Hugging Face Hub (ConnectError: [Errno 111] Connection refused)")

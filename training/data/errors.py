@@ -4,7 +4,8 @@ from __future__ import annotations
 
 
 class CorruptSampleError(ValueError):
-    """A sample that cannot be used: unreadable or corrupt file, wrong shape, or an all-NaN image.
+    """A sample that cannot be used: unreadable or corrupt file (or parquet row group), a header that claims more than
+    the reader's ``max_pixels``, out of memory while decoding, a wrong shape, or an all-NaN image.
 
     ``description`` is the file or record name (``ds.describe(i)``) so that a skipped sample can be traced back to its
     source; ``reason`` says what was wrong. `training.data.SkipCorrupt` turns this error into a skipped sample.
