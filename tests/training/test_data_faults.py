@@ -21,6 +21,7 @@ from training.data import (
     GeoTiffFolder,
     NpyFolder,
     SkipCorrupt,
+    Skipped,
     build_dataset,
     collate_samples,
     scan_files,
@@ -190,7 +191,7 @@ def test_memory_error_while_decoding_is_a_counted_skip(tmp_path: Path) -> None:
 
     ds = SkipCorrupt(FileDataset([tmp_path / "x.tif"], exhausted))
     with pytest.warns(CorruptSampleWarning, match=r"x\.tif: out of memory while reading it"):
-        assert ds[0] is None
+        assert ds[0] == Skipped(str(tmp_path / "x.tif"), "out of memory while reading it")
 
 
 def test_object_npy_is_refused_without_unpickling(tmp_path: Path) -> None:

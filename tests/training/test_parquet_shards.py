@@ -16,7 +16,16 @@ import pytest
 import torch
 
 import training.data.parquet as parquet_module
-from training.data import CorruptSampleError, HFDatasetReader, ParquetShards, SkipCorrupt, collate_samples
+from training.build import build_dataset
+from training.config import DataArguments
+from training.data import (
+    CorruptSampleError,
+    HFDatasetReader,
+    ParquetShards,
+    SkipCorrupt,
+    SyntheticArchiveConfig,
+    collate_samples,
+)
 
 ROWS_PER_SHARD, ROW_GROUP, SIDE = 7, 3, 8
 
@@ -162,3 +171,14 @@ def test_a_truncated_arrow_shard_is_named(tmp_path: Path) -> None:
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
     with pytest.raises(ValueError, match=r"cannot load the saved dataset \(unreadable Arrow shards: .*data-00001-of"):
         HFDatasetReader(tmp_path / "arrow")
+
+
+def test_the_run_setting_hf_cache_dir_reaches_the_reader(tmp_path: Path, isolated_cache: Path) -> None:
+    expected = write_shards(tmp_path / "shards", shards=1)
+    for cache_dir in (None, tmp_path / "scratch"):
+        data = DataArguments(
+            dataset="hf", data_path=str(tmp_path / "shards"), hf_cache_dir=cache_dir and str(cache_dir)
+        )
+        dataset = build_dataset(data, SyntheticArchiveConfig())
+        np.testing.assert_array_equal(dataset[5]["image"], expected[5])
+    assert list((tmp_path / "scratch").rglob("*.arrow")) and not list(isolated_cache.rglob("*"))
