@@ -63,11 +63,13 @@ def build_accelerator(run: RunArguments) -> Accelerator:
 
 def build_dataset(data: DataArguments, synthetic: SyntheticArchiveConfig) -> Any:
     """The training archive: the synthetic generator (`synthetic` settings) or a reader over `data.data_path`."""
-    reader_kwargs = {
-        "synthetic": vars(synthetic),
-        "hf": {"image_column": data.image_column, "cache_dir": data.hf_cache_dir},
-    }
-    dataset = data_room.build_dataset(data.dataset, data.data_path, **reader_kwargs.get(data.dataset, {}))
+    if data.dataset == "synthetic":
+        kwargs = vars(synthetic)
+    else:
+        kwargs = {} if data.max_pixels is None else {"max_pixels": data.max_pixels}
+        if data.dataset == "hf":
+            kwargs |= {"image_column": data.image_column, "cache_dir": data.hf_cache_dir}
+    dataset = data_room.build_dataset(data.dataset, data.data_path, **kwargs)
     if len(dataset) == 0:
         raise ValueError(f"the {data.dataset} archive at {data.data_path} is empty: nothing to train on")
     return dataset

@@ -68,6 +68,13 @@ class DataArguments:
         default=None, metadata={"help": "Fixed mean (dB); None = fit on `fit_normalization_samples` archive images."}
     )
     image_std: float | None = field(default=None, metadata={"help": "Fixed std (dB); None = fit with the mean."})
+    max_pixels: int | None = field(
+        default=None,
+        metadata={
+            "help": "Largest image (values) a file reader decodes; a bigger header is a counted skip. None = the "
+            "readers' default (8192², 256 MiB as float32)."
+        },
+    )
     fit_normalization_samples: int = field(
         default=256, metadata={"help": "Random archive images used to fit the fixed mean/std when not given."}
     )

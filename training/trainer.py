@@ -418,12 +418,14 @@ class Trainer:
 
     def _training_info(self) -> dict[str, Any]:
         """What the exported config.json records about the run (`oceansar_training`)."""
+        listing = getattr(self.dataset, "listing_report", None)  # what the folder listing could not read
         return {
             "global_step": self.state.global_step,
             "epoch": self.state.epoch,
             "dataset": self.config.data.dataset,
             "samples_read": self.state.samples_read,
             "skipped_samples": self.state.skipped_samples,
+            **(listing.counts() if listing is not None else {}),
             **{k: round(v, 6) for k, v in self.state.metrics.items()},
         }
 

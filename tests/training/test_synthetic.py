@@ -181,22 +181,9 @@ def test_written_archive_reads_back_identically(tmp_path: Path, fmt: str) -> Non
 
 
 def test_write_archive_cli_and_refusals(tmp_path: Path) -> None:
-    out = main(
-        [
-            "--out",
-            str(tmp_path / "a"),
-            "--format",
-            "npy",
-            "--num-samples",
-            "20",
-            "--image-size",
-            "16",
-            "--seed",
-            "2",
-            "--balanced",
-            "--quiet",
-        ]
-    )
+    out = tmp_path / "a"
+    argv = ["--out", str(out), "--format", "npy", "--synthetic_num_samples", "20", "--synthetic_image_size", "16"]
+    assert main([*argv, "--synthetic_seed", "2", "--num-samples", "20", "--balanced", "--quiet"]) == 0  # old names too
     ds = NpyFolder(out, class_to_label=CLASS_FOLDER_TO_LABEL)
     np.testing.assert_array_equal(np.bincount(ds.labels()), [2] * 10)
     with pytest.raises(ValueError, match="already exists and is not an empty folder"):
