@@ -52,7 +52,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from oceansar_hf import OceanSARImageProcessor
-from oceansar_hf.inference import InferenceOptions, prepare_for_inference
+from oceansar_hf.inference import InferenceModel, InferenceOptions, prepare_for_inference
 
 from .arguments import ArgumentGroup, parse_groups
 from .build import build_dataset, has_accelerator
@@ -342,6 +342,22 @@ def read_embeddings(folder: str | Path) -> Embeddings:
         raise ValueError(f"{folder}: a dataset index appears in two shards; the run's files were mixed")
     files = table["file"].to_pylist()
     return Embeddings(indices[order], vectors[order], [files[i] for i in order], manifest)
+
+
+def archive_of(manifest: dict[str, Any]) -> tuple[Any, OceanSARImageProcessor]:
+    """(dataset, image processor) an embed run read, rebuilt from its manifest (for montages and queries)."""
+    data = dict(manifest["settings"]["data"])
+    synthetic = SyntheticArchiveConfig(**data.pop("synthetic", {}))
+    dataset = build_dataset(DataArguments(**data), synthetic)
+    return dataset, OceanSARImageProcessor.from_dict(manifest["settings"]["processor"])
+
+
+def model_of(manifest: dict[str, Any], device: torch.device | str = "cpu") -> tuple[InferenceModel, EmbedArguments]:
+    """The backbone of an embed run, set up with its inference options, and the run's `EmbedArguments`."""
+    settings = manifest["settings"]
+    args = EmbedArguments(**{name: settings[name] for name in EmbedArguments.__dataclass_fields__})
+    model, _, _ = load_backbone(args.model, args.input_size, args.seed)
+    return prepare_for_inference(model, InferenceOptions(**settings["inference"]), device), args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
