@@ -66,14 +66,14 @@ def variants(architecture: str, with_compile: bool) -> dict[str, InferenceOption
     base = InferenceOptions(dtype="float32")
     found = {
         "float32": base,
-        "bfloat16 autocast": replace(base, dtype="bfloat16"),
+        "bfloat16 autocast": replace(base, dtype="bfloat16", autocast=True),
         "bfloat16 cast": replace(base, dtype="bfloat16", autocast=False),
     }
     if architecture == "resnet":
         found |= {
             "float32 no channels-last": replace(base, channels_last=False),
             "float32 fuse": replace(base, fuse=True),
-            "bfloat16 autocast fuse": replace(base, dtype="bfloat16", fuse=True),
+            "bfloat16 autocast fuse": replace(base, dtype="bfloat16", autocast=True, fuse=True),
             "bfloat16 cast fuse": replace(base, dtype="bfloat16", autocast=False, fuse=True),
         }
     if with_compile:
