@@ -89,6 +89,6 @@ def query(args: QueryArguments) -> Neighbours:
         montage = Path(args.montage) if args.montage else folder / "queries" / f"{name}.png"
         tiles = [query_tile, *(tile(dataset, i, processor) for i in indices)]
         unit = "cos" if meta["metric"] == "cosine" else "d²"
-        titles = [f"query {name}"[:28], *(f"#{i} {unit} {s:.3f}" for i, s in zip(indices, scores, strict=True))]
+        titles = [f"query {name}"[:28], *(f"#{i} {unit} {s:.4f}" for i, s in zip(indices, scores, strict=True))]
         save_montage(tiles, titles, montage, f"{len(indices)} nearest of {meta['count']} ({meta['kind']} index)")
     return Neighbours(indices, scores, files, meta["metric"], montage)
