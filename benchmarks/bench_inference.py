@@ -41,9 +41,13 @@ from training.embed import EmbedArguments, embed  # noqa: E402
 QUICKLOOKS = REPO / "tests" / "data" / "s1-wv-quicklooks"
 
 
+DEVICE = torch.device("cpu")
+"""Where the models, the batch and the GEMM run (`--device`)."""
+
+
 def gemm_limit(dtype: torch.dtype, side: int = 2048, repeats: int = 3) -> float:
     """GFLOP/s of a (side × side) @ (side × side) matmul in `dtype` (best of `repeats`)."""
-    a, b = torch.randn(side, side, dtype=dtype), torch.randn(side, side, dtype=dtype)
+    a, b = (torch.randn(side, side, dtype=dtype, device=DEVICE) for _ in range(2))
     a @ b
     best = min(_timed(lambda: a @ b) for _ in range(repeats))
     return 2 * side**3 / best / 1e9
@@ -52,6 +56,8 @@ def gemm_limit(dtype: torch.dtype, side: int = 2048, repeats: int = 3) -> float:
 def _timed(fn) -> float:
     start = time.perf_counter()
     fn()
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 
@@ -59,7 +65,7 @@ def quicklook_batch(batch_size: int, side: int) -> torch.Tensor:
     arrays = [np.asarray(Image.open(p).convert("L")) for p in sorted(QUICKLOOKS.glob("*.png"))]
     processor = OceanSARImageProcessor(nodata_value=0, size=side).fit_normalization(arrays)
     pixels = processor(arrays, return_tensors="pt")["pixel_values"]
-    return pixels[torch.arange(batch_size) % len(arrays)]
+    return pixels[torch.arange(batch_size) % len(arrays)].to(DEVICE)
 
 
 def variants(architecture: str, with_compile: bool) -> dict[str, InferenceOptions]:
@@ -147,9 +153,12 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes of compilation)")
     parser.add_argument("--embed-samples", type=int, default=64, help="archive size of the embed-job run (0: skip)")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     torch.set_num_threads(args.threads)
     allocator = "tcmalloc" if "tcmalloc" in os.environ.get("LD_PRELOAD", "") else "glibc malloc"
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or platform.machine()
