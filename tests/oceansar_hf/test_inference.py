@@ -43,12 +43,13 @@ def _model(backbone: str) -> OceanSARModel:
 OPTIONS = [
     ("resnet_tiny", InferenceOptions(dtype="float32", channels_last=False)),
     ("resnet_tiny", InferenceOptions(dtype="float32", fuse=True)),
-    ("resnet_tiny", InferenceOptions(dtype="bfloat16")),
-    ("resnet_tiny", InferenceOptions(dtype="bfloat16", fuse=True)),
+    ("resnet_tiny", InferenceOptions(dtype="bfloat16", autocast=True)),
+    ("resnet_tiny", InferenceOptions(dtype="bfloat16", autocast=True, fuse=True)),
+    ("resnet_tiny", InferenceOptions(dtype="bfloat16", autocast=False)),
     ("resnet_tiny", InferenceOptions(dtype="bfloat16", autocast=False, fuse=True)),
     ("resnet_tiny", InferenceOptions(dtype="float16")),
     ("resnet_tiny", InferenceOptions()),
-    ("vit_tiny_patch8", InferenceOptions(dtype="bfloat16")),
+    ("vit_tiny_patch8", InferenceOptions(dtype="bfloat16", autocast=True)),
     ("vit_tiny_patch8", InferenceOptions(dtype="bfloat16", autocast=False)),
     ("vit_tiny_patch8", InferenceOptions(dtype="float16")),
     ("vit_tiny_patch8", InferenceOptions()),
@@ -57,7 +58,8 @@ OPTIONS = [
 
 def _name(value: object) -> str:
     if isinstance(value, InferenceOptions):
-        return f"{value.dtype}-{'autocast' if value.autocast else 'cast'}{'-fuse' if value.fuse else ''}"
+        mode = "" if value.dtype == "float32" else "-autocast" if value.autocast else "-cast"
+        return f"{value.dtype}{mode}{'-fuse' if value.fuse else ''}{'' if value.channels_last else '-contiguous'}"
     return str(value)
 
 
