@@ -33,8 +33,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in SEARCH_GROUPS:
-        print(__doc__.strip())
-        return 0 if argv[:1] in ([], ["--help"], ["-h"]) else 2
+        asked = argv[:1] in ([], ["--help"], ["-h"])
+        stream = sys.stdout if asked else sys.stderr
+        commands = ",".join(SEARCH_GROUPS)
+        print(f"usage: oceansar-search {{{commands}}} [FLAGS] (COMMAND --help: its flags)\n", file=stream)
+        print(__doc__.strip() if asked else f"error: unknown command {argv[0]!r}", file=stream)
+        return 0 if asked else 2
     command, rest = argv[0], argv[1:]
     (args,) = parse_groups(
         [SEARCH_GROUPS[command]], rest, prog=f"oceansar-search {command}", description=__doc__.splitlines()[0]
