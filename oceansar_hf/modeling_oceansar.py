@@ -51,6 +51,8 @@ class OceanSARPreTrainedModel(PreTrainedModel):
         elif isinstance(module, ViTEmbeddings):
             init.trunc_normal_(module.position_embeddings, mean=0.0, std=self.config.initializer_range)
             init.trunc_normal_(module.cls_token, mean=0.0, std=self.config.initializer_range)
+            if module.mask_token is not None:
+                init.zeros_(module.mask_token)
 
     def save_pretrained(self, save_directory, *args, **kwargs) -> None:
         """`PreTrainedModel.save_pretrained`, writing an `auto_map` that names every Auto class that applies.
@@ -68,15 +70,22 @@ class OceanSARModel(OceanSARPreTrainedModel):
     ResNet: transformers' `ResNetEmbeddings` + `ResNetEncoder` (state-dict keys `embedder.*`, `encoder.*`, identical to
     `ResNetModel`). ViT: transformers' `ViTEmbeddings` + `ViTLayer`s + a final `LayerNorm` (keys `embeddings.*`,
     `layers.*`, `layernorm.*`, identical to `ViTModel` without its dense+tanh pooler).
+
+    Args:
+        config: the backbone configuration.
+        use_mask_token: ViT only, as in `ViTModel`: add a learnable `embeddings.mask_token` that replaces the patch
+            embeddings selected by `bool_masked_pos` (masked-image modelling, e.g. iBOT pretraining).
     """
 
-    def __init__(self, config: OceanSARConfig) -> None:
+    def __init__(self, config: OceanSARConfig, use_mask_token: bool = False) -> None:
         super().__init__(config)
+        if use_mask_token and config.architecture != "vit":
+            raise ValueError(f"use_mask_token applies to ViT backbones only; {config.backbone!r} is a ResNet.")
         if config.architecture == "resnet":
             self.embedder = ResNetEmbeddings(config)
             self.encoder = ResNetEncoder(config)
         else:
-            self.embeddings = ViTEmbeddings(config)
+            self.embeddings = ViTEmbeddings(config, use_mask_token=use_mask_token)
             self.layers = nn.ModuleList(ViTLayer(config) for _ in range(config.num_hidden_layers))
             self.layernorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.post_init()
@@ -97,6 +106,7 @@ class OceanSARModel(OceanSARPreTrainedModel):
     def forward(
         self,
         pixel_values: torch.Tensor,
+        bool_masked_pos: torch.BoolTensor | None = None,
         output_hidden_states: bool | None = None,
         return_dict: bool | None = None,
         **kwargs,
@@ -105,6 +115,8 @@ class OceanSARModel(OceanSARPreTrainedModel):
 
         Args:
             pixel_values: (B, C, H, W) float, normalised by `OceanSARImageProcessor` (C = `config.num_channels`).
+            bool_masked_pos: ViT built with `use_mask_token=True` only: (B, N_patches) bool, True where the patch
+                embedding is replaced by the mask token (N_patches = H·W / patch_size²).
             output_hidden_states: also return every stage (ResNet) / layer (ViT) output.
 
         Returns:
@@ -117,9 +129,12 @@ class OceanSARModel(OceanSARPreTrainedModel):
         return_dict = self.config.return_dict if return_dict is None else return_dict
         pixel_values = pixel_values.to(self.dtype)
         if self.config.architecture == "resnet":
+            if bool_masked_pos is not None:
+                raise ValueError("bool_masked_pos applies to ViT backbones only; this is a ResNet.")
             last, pooled, hidden = self._forward_resnet(pixel_values, output_hidden_states)
         else:
-            last, pooled, hidden = self._forward_vit(pixel_values, output_hidden_states)
+            self._check_mask(pixel_values, bool_masked_pos)
+            last, pooled, hidden = self._forward_vit(pixel_values, bool_masked_pos, output_hidden_states)
         if not return_dict:
             return tuple(v for v in (last, pooled, hidden) if v is not None)
         return BaseModelOutputWithPooling(last_hidden_state=last, pooler_output=pooled, hidden_states=hidden)
@@ -137,10 +152,31 @@ class OceanSARModel(OceanSARPreTrainedModel):
         last = encoded.last_hidden_state
         return last, last.mean(dim=(2, 3)), encoded.hidden_states
 
-    def _forward_vit(self, pixel_values: torch.Tensor, output_hidden_states: bool):
+    def _check_mask(self, pixel_values: torch.Tensor, bool_masked_pos: torch.BoolTensor | None) -> None:
+        if bool_masked_pos is None:
+            return
+        if self.embeddings.mask_token is None:
+            raise ValueError(
+                "bool_masked_pos needs a mask token: build the model with OceanSARModel(config, use_mask_token=True)."
+            )
+        patches = (pixel_values.shape[-2] // self.config.patch_size) * (
+            pixel_values.shape[-1] // self.config.patch_size
+        )
+        expected = (pixel_values.shape[0], patches)
+        if tuple(bool_masked_pos.shape) != expected or bool_masked_pos.dtype != torch.bool:
+            raise ValueError(
+                f"bool_masked_pos must be a bool tensor of shape (batch, N_patches) = {expected}, got "
+                f"{bool_masked_pos.dtype} {tuple(bool_masked_pos.shape)}."
+            )
+
+    def _forward_vit(
+        self, pixel_values: torch.Tensor, bool_masked_pos: torch.BoolTensor | None, output_hidden_states: bool
+    ):
         height, width = pixel_values.shape[-2:]
         interpolate = (height, width) != (self.config.image_size, self.config.image_size)
-        hidden_state = self.embeddings(pixel_values, interpolate_pos_encoding=interpolate)
+        hidden_state = self.embeddings(
+            pixel_values, bool_masked_pos=bool_masked_pos, interpolate_pos_encoding=interpolate
+        )
         hidden = (hidden_state,) if output_hidden_states else None
         for layer in self.layers:
             hidden_state = layer(hidden_state)
