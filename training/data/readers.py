@@ -517,7 +517,7 @@ def _check_label_feature(feature: Any, column: str, source: str, columns: list[s
 
 # ------------------------------------------------------------------------------------------------- factory
 
-DATASET_KINDS = ("synthetic", "geotiff", "npy", "png", "hf")
+DATASET_KINDS = ("synthetic", "geotiff", "npy", "png", "hf", "safe")
 _FILE_READERS: dict[str, Callable[..., Any]] = {
     "geotiff": GeoTiffFolder,
     "npy": NpyFolder,
@@ -541,4 +541,8 @@ def build_dataset(kind: str, path: str | None = None, **kwargs: Any) -> Any:
         return SyntheticWVArchive(SyntheticArchiveConfig(**kwargs))
     if path is None:
         raise ValueError(f"dataset kind {kind!r} needs a path")
+    if kind == "safe":
+        from .sentinel1 import SafeArchive  # imports this module: imported on use
+
+        return SafeArchive(path, **kwargs)
     return _FILE_READERS[kind](path, **kwargs)

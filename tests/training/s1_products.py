@@ -1,0 +1,160 @@
+"""Sentinel-1 SAFE test products: the real metadata of `tests/data/s1-safe/` (see its README) and WV SLC products
+built from the real schemas with synthetic speckle of known σ0 (single look: exponential intensity)."""
+
+from __future__ import annotations
+
+import math
+import re
+import xml.etree.ElementTree as ET
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tests.training.test_data_faults import cint16_tiff
+from training.data.sentinel1 import parse_calibration
+
+FIXTURES = Path(__file__).resolve().parents[1] / "data" / "s1-safe"
+IW_SLC = FIXTURES / "S1A_IW_SLC__1SDV_20220104T170557_20220104T170624_041314_04E951_F1F1.SAFE.zip"
+IW_GRD = FIXTURES / "S1B_IW_GRDH_1SDV_20211223T051122_20211223T051147_030148_039993_5371.SAFE.zip"
+WV_MANIFEST = FIXTURES / "S1B_WV_SLC__1SSV_20210403T083025_20210403T084452_026300_032390_D542.SAFE.zip"
+
+
+def member(zip_path: Path, suffix_pattern: str) -> bytes:
+    """The one file of a fixture zip whose name matches ``suffix_pattern`` (a regex searched in the name)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        (name,) = [n for n in archive.namelist() if re.search(suffix_pattern, n)]
+        return archive.read(name)
+
+
+def extract(zip_path: Path, dest: Path) -> Path:
+    """Unzip a fixture product into ``dest``; returns its ``.SAFE`` folder."""
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(dest)
+    return dest / zip_path.name.removesuffix(".zip")
+
+
+@dataclass(frozen=True)
+class Imagette:
+    """One synthetic WV imagette: swath (WV1/WV2), size, pixel spacing (slant range, azimuth) in metres, incidence at
+    the centre (deg; the grid goes from −0.5° to +0.5° of it across the swath)."""
+
+    swath: str
+    lines: int = 400
+    samples: int = 300
+    azimuth_spacing: float = 5.0
+    range_spacing: float = 5.0 * math.sin(math.radians(23.0))  # 5 m in ground range at 23°
+    incidence: float = 23.0
+
+
+def _set(root: ET.Element, path: str, value: object) -> None:
+    element = root.find(path)
+    assert element is not None, path
+    element.text = str(value)
+
+
+def _replace_list(root: ET.Element, path: str, tag: str, items: list[dict[str, str]]) -> None:
+    parent = root.find(path)
+    assert parent is not None, path
+    for child in list(parent):
+        parent.remove(child)
+    parent.set("count", str(len(items)))
+    for item in items:
+        element = ET.SubElement(parent, tag)
+        for key, text in item.items():
+            ET.SubElement(element, key).text = text
+
+
+def wv_annotation(stem: str, imagette: Imagette, number: int) -> bytes:
+    """The IW SLC fixture's annotation turned into a WV imagette's: header, image size and spacing, a 3 × 3
+    geolocation grid, no bursts."""
+    root = ET.fromstring(member(IW_SLC, r"annotation/s1a-iw1-slc-vv-[^/]*\.xml$"))
+    for path, value in (
+        ("adsHeader/mode", "WV"),
+        ("adsHeader/swath", imagette.swath),
+        ("adsHeader/missionId", "S1B"),
+        ("adsHeader/imageNumber", f"{number:03d}"),
+        ("imageAnnotation/imageInformation/numberOfLines", imagette.lines),
+        ("imageAnnotation/imageInformation/numberOfSamples", imagette.samples),
+        ("imageAnnotation/imageInformation/rangePixelSpacing", imagette.range_spacing),
+        ("imageAnnotation/imageInformation/azimuthPixelSpacing", imagette.azimuth_spacing),
+        ("imageAnnotation/imageInformation/incidenceAngleMidSwath", imagette.incidence),
+        ("imageAnnotation/imageInformation/productFirstLineUtcTime", f"2021-04-03T08:30:{25 + number:02d}.000000"),
+        ("swathTiming/linesPerBurst", 0),
+    ):
+        _set(root, path, value)
+    _replace_list(root, "swathTiming/burstList", "burst", [])
+    points = []
+    for line in (0, (imagette.lines - 1) / 2, imagette.lines - 1):
+        for pixel in (0, (imagette.samples - 1) / 2, imagette.samples - 1):
+            fraction = pixel / (imagette.samples - 1)
+            points.append(
+                {
+                    "line": f"{line:g}",
+                    "pixel": f"{pixel:g}",
+                    "latitude": f"{45.0 + number + line * 1e-4:.6f}",
+                    "longitude": f"{-20.0 + pixel * 1e-4:.6f}",
+                    "incidenceAngle": f"{imagette.incidence - 0.5 + fraction:.6f}",
+                }
+            )
+    _replace_list(root, "geolocationGrid/geolocationGridPointList", "geolocationGridPoint", points)
+    return ET.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def wv_calibration(imagette: Imagette, number: int) -> bytes:
+    """The IW SLC fixture's calibration XML with a 3 × 4-node sigmaNought LUT over the imagette, values taken from
+    the real LUT (≈ 330) and varied across range so that interpolation matters."""
+    real = parse_calibration(member(IW_SLC, r"calibration-s1a-iw1[^/]*\.xml$"))
+    root = ET.fromstring(member(IW_SLC, r"calibration-s1a-iw1[^/]*\.xml$"))
+    _set(root, "adsHeader/swath", imagette.swath)
+    _set(root, "adsHeader/mode", "WV")
+    _set(root, "adsHeader/imageNumber", f"{number:03d}")
+    pixels = np.linspace(0, imagette.samples - 1, 4).round().astype(int)
+    vectors = []
+    for k, line in enumerate(np.linspace(0, imagette.lines - 1, 3).round().astype(int)):
+        values = real.values[k][: len(pixels)] * (1.0 + 0.05 * np.arange(len(pixels)))
+        text = " ".join(f"{v:.6e}" for v in values)
+        vectors.append(
+            {
+                "azimuthTime": "2021-04-03T08:30:25.000000",
+                "line": str(line),
+                "pixel": " ".join(map(str, pixels)),
+                "sigmaNought": text,
+                "betaNought": text,
+                "gamma": text,
+                "dn": text,
+            }
+        )
+    _replace_list(root, "calibrationVectorList", "calibrationVector", vectors)
+    return ET.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def make_wv_product(
+    dest: Path, imagettes: list[Imagette], sigma0: float = 0.1, seed: int = 0, calibration: bool = True
+) -> Path:
+    """A WV SLC SAFE folder (the real product's name and manifest) with the given imagettes, numbered 1, 2, ... and
+    named as the manifest lists them; pixels: complex int16 single-look speckle of mean σ0 ``sigma0``, calibrated by
+    the imagette's LUT (|DN|² / A² = σ0 · exponential)."""
+    product = extract(WV_MANIFEST, dest)
+    manifest = (product / "manifest.safe").read_text()
+    stems = {
+        swath: re.findall(rf"measurement/(s1b-{swath.lower()}-slc-vv-[^\"]*)\.tiff", manifest)
+        for swath in ("WV1", "WV2")
+    }
+    rng = np.random.default_rng(seed)
+    for number, imagette in enumerate(imagettes, start=1):
+        stem = stems[imagette.swath][(number - 1) // 2]
+        (product / "annotation" / "calibration").mkdir(parents=True, exist_ok=True)
+        (product / "measurement").mkdir(exist_ok=True)
+        (product / "annotation" / f"{stem}.xml").write_bytes(wv_annotation(stem, imagette, number))
+        calibration_xml = wv_calibration(imagette, number)
+        if calibration:
+            (product / "annotation" / "calibration" / f"calibration-{stem}.xml").write_bytes(calibration_xml)
+        lut = parse_calibration(calibration_xml).interpolate(np.arange(imagette.lines), np.arange(imagette.samples))
+        shape = (imagette.lines, imagette.samples)
+        amplitude = lut * np.sqrt(sigma0 * rng.exponential(1.0, shape))
+        phase = rng.uniform(0, 2 * np.pi, shape)
+        iq = np.stack([amplitude * np.cos(phase), amplitude * np.sin(phase)], axis=-1).round()
+        cint16_tiff(product / "measurement" / f"{stem}.tiff", iq.astype(np.int16))
+    return product
