@@ -131,12 +131,20 @@ def wv_calibration(imagette: Imagette, number: int) -> bytes:
 
 
 def make_wv_product(
-    dest: Path, imagettes: list[Imagette], sigma0: float = 0.1, seed: int = 0, calibration: bool = True
+    dest: Path,
+    imagettes: list[Imagette],
+    sigma0: float = 0.1,
+    seed: int = 0,
+    calibration: bool = True,
+    product_id: str | None = None,
 ) -> Path:
     """A WV SLC SAFE folder (the real product's name and manifest) with the given imagettes, numbered 1, 2, ... and
     named as the manifest lists them; pixels: complex int16 single-look speckle of mean σ0 ``sigma0``, calibrated by
-    the imagette's LUT (|DN|² / A² = σ0 · exponential)."""
+    the imagette's LUT (|DN|² / A² = σ0 · exponential). ``product_id`` replaces the real product's unique id
+    (its last 4 characters, ``D542``) to make several distinct products."""
     product = extract(WV_MANIFEST, dest)
+    if product_id is not None:
+        product = product.rename(product.with_name(product.name.replace("_D542.SAFE", f"_{product_id}.SAFE")))
     manifest = (product / "manifest.safe").read_text()
     stems = {
         swath: re.findall(rf"measurement/(s1b-{swath.lower()}-slc-vv-[^\"]*)\.tiff", manifest)
@@ -158,3 +166,13 @@ def make_wv_product(
         iq = np.stack([amplitude * np.cos(phase), amplitude * np.sin(phase)], axis=-1).round()
         cint16_tiff(product / "measurement" / f"{stem}.tiff", iq.astype(np.int16))
     return product
+
+
+def zip_product(product: Path, dest: Path) -> Path:
+    """``product`` (a SAFE folder) as ``dest/<name>.SAFE.zip``, members under ``<name>.SAFE/`` as ESA ships them."""
+    path = dest / f"{product.name}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for file in sorted(product.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{product.name}/{file.relative_to(product)}")
+    return path
