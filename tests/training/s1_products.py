@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from tests.training.test_data_faults import cint16_tiff
-from training.data.sentinel1 import parse_calibration
+from training.data.sentinel1 import NodeGrid, parse_calibration
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "s1-safe"
 IW_SLC = FIXTURES / "S1A_IW_SLC__1SDV_20220104T170557_20220104T170624_041314_04E951_F1F1.SAFE.zip"
@@ -130,6 +130,40 @@ def wv_calibration(imagette: Imagette, number: int) -> bytes:
     return ET.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
+NOISE_EQUIVALENT_SIGMA0 = 0.003
+"""Thermal noise η / A² of the synthetic products (-25 dB), written as their noise LUT (η = 0.003 · A²)."""
+
+
+def wv_noise(imagette: Imagette, number: int, calibration: NodeGrid) -> bytes:
+    """The IW GRD fixture's noise XML with a range LUT η = `NOISE_EQUIVALENT_SIGMA0` · A² at the calibration nodes
+    (so η / A² is constant where A is bilinear between nodes, up to interpolation) and one azimuth block of 1.0."""
+    root = ET.fromstring(member(IW_GRD, r"noise-s1b-iw-grd-vv[^/]*\.xml$"))
+    _set(root, "adsHeader/swath", imagette.swath)
+    _set(root, "adsHeader/mode", "WV")
+    _set(root, "adsHeader/imageNumber", f"{number:03d}")
+    vectors = [
+        {
+            "azimuthTime": "2021-04-03T08:30:25.000000",
+            "line": f"{line:g}",
+            "pixel": " ".join(f"{p:g}" for p in pixels),
+            "noiseRangeLut": " ".join(f"{NOISE_EQUIVALENT_SIGMA0 * a * a:.6e}" for a in values),
+        }
+        for line, pixels, values in zip(calibration.lines, calibration.pixels, calibration.values, strict=True)
+    ]
+    _replace_list(root, "noiseRangeVectorList", "noiseRangeVector", vectors)
+    block = {
+        "swath": imagette.swath,
+        "firstAzimuthLine": "0",
+        "firstRangeSample": "0",
+        "lastAzimuthLine": str(imagette.lines - 1),
+        "lastRangeSample": str(imagette.samples - 1),
+        "line": f"0 {imagette.lines - 1}",
+        "noiseAzimuthLut": "1.0 1.0",
+    }
+    _replace_list(root, "noiseAzimuthVectorList", "noiseAzimuthVector", [block])
+    return ET.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def make_wv_product(
     dest: Path,
     imagettes: list[Imagette],
@@ -139,9 +173,10 @@ def make_wv_product(
     product_id: str | None = None,
 ) -> Path:
     """A WV SLC SAFE folder (the real product's name and manifest) with the given imagettes, numbered 1, 2, ... and
-    named as the manifest lists them; pixels: complex int16 single-look speckle of mean σ0 ``sigma0``, calibrated by
-    the imagette's LUT (|DN|² / A² = σ0 · exponential). ``product_id`` replaces the real product's unique id
-    (its last 4 characters, ``D542``) to make several distinct products."""
+    named as the manifest lists them; pixels: complex int16 single-look speckle of σ0 ``sigma0`` plus thermal noise,
+    calibrated by the imagette's LUT (|DN|² / A² = (σ0 + NESZ) · exponential; noise LUT η = NESZ · A², see
+    `wv_noise`). ``product_id`` replaces the real product's unique id (its last 4 characters, ``D542``) to make
+    several distinct products."""
     product = extract(WV_MANIFEST, dest)
     if product_id is not None:
         product = product.rename(product.with_name(product.name.replace("_D542.SAFE", f"_{product_id}.SAFE")))
@@ -159,9 +194,13 @@ def make_wv_product(
         calibration_xml = wv_calibration(imagette, number)
         if calibration:
             (product / "annotation" / "calibration" / f"calibration-{stem}.xml").write_bytes(calibration_xml)
-        lut = parse_calibration(calibration_xml).interpolate(np.arange(imagette.lines), np.arange(imagette.samples))
+        nodes = parse_calibration(calibration_xml)
+        noise = wv_noise(imagette, number, nodes)
+        (product / "annotation" / "calibration" / f"noise-{stem}.xml").write_bytes(noise)
+        lut = nodes.interpolate(np.arange(imagette.lines), np.arange(imagette.samples))
         shape = (imagette.lines, imagette.samples)
-        amplitude = lut * np.sqrt(sigma0 * rng.exponential(1.0, shape))
+        # Speckle of the signal plus the thermal noise (both exponential intensities): |DN|² / A² has mean σ0 + NESZ.
+        amplitude = lut * np.sqrt((sigma0 + NOISE_EQUIVALENT_SIGMA0) * rng.exponential(1.0, shape))
         phase = rng.uniform(0, 2 * np.pi, shape)
         iq = np.stack([amplitude * np.cos(phase), amplitude * np.sin(phase)], axis=-1).round()
         cint16_tiff(product / "measurement" / f"{stem}.tiff", iq.astype(np.int16))
@@ -176,3 +215,24 @@ def zip_product(product: Path, dest: Path) -> Path:
             if file.is_file():
                 archive.write(file, f"{product.name}/{file.relative_to(product)}")
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.training.s1_products DIR``: two WV SLC products (WV1 + WV2 imagettes of 2 × 1.5 km, σ0 0.1
+    and 0.02) in DIR, for trying the ingest on real schemas without downloading a product."""
+    import sys
+
+    dest = Path((argv or sys.argv[1:])[0])
+    dest.mkdir(parents=True, exist_ok=True)
+    for product_id, sigma0, seed in (("AAAA", 0.1, 1), ("BBBB", 0.02, 2)):
+        build = dest / f".build-{product_id}"
+        product = make_wv_product(
+            build, [Imagette("WV1"), Imagette("WV2", incidence=36.5)], sigma0, seed, True, product_id
+        )
+        product.rename(dest / product.name)
+        build.rmdir()
+        print(dest / product.name)
+
+
+if __name__ == "__main__":
+    main()

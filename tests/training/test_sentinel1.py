@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 import tifffile
 
-from tests.training.s1_products import IW_GRD, IW_SLC, Imagette, extract, make_wv_product, member
+from tests.training.s1_products import (
+    IW_GRD,
+    IW_SLC,
+    NOISE_EQUIVALENT_SIGMA0,
+    Imagette,
+    extract,
+    make_wv_product,
+    member,
+)
 from training.data import CorruptSampleError
 from training.data.sentinel1 import (
     ProductReport,
@@ -110,7 +118,7 @@ def test_wv_imagettes_become_50m_vignettes_with_their_metadata(tmp_path):
 def test_known_sigma0_keeps_its_mean_at_50m_and_the_db_first_path_is_biased(tmp_path):
     sigma0 = 0.05  # -13 dB
     product = make_wv_product(tmp_path, [Imagette("WV1", lines=600, samples=600)], sigma0=sigma0, seed=3)
-    (vignette,) = iterate_product(product, Sentinel1Options(), ProductReport("wv"))
+    (vignette,) = iterate_product(product, Sentinel1Options(remove_noise=True), ProductReport("wv"))
     level = 10 * math.log10(sigma0)
     assert vignette.image.shape == (60, 60)
     assert abs(10 * math.log10(vignette.image.astype(np.float64).mean()) - level) < 0.05
@@ -120,11 +128,13 @@ def test_known_sigma0_keeps_its_mean_at_50m_and_the_db_first_path_is_biased(tmp_
     (measurement,) = safe.measurements()
     with safe.open(measurement.tiff) as handle:
         raw = tifffile.imread(handle)
-    single_look = calibrate(raw, (0, 600, 0, 600), parse_calibration(safe.read(measurement.calibration)))
-    detected = single_look[single_look > 0].astype(np.float64)  # a few DN are 0 + 0j after quantisation: no log
-    assert detected.size > 0.999 * single_look.size
+    noisy = calibrate(raw, (0, 600, 0, 600), parse_calibration(safe.read(measurement.calibration)))  # σ0 + NESZ
+    noisy_level = 10 * math.log10(sigma0 + NOISE_EQUIVALENT_SIGMA0)
+    assert 10 * math.log10(noisy.astype(np.float64).mean()) == pytest.approx(noisy_level, abs=0.05)
+    detected = noisy[noisy > 0].astype(np.float64)  # a few DN are 0 + 0j after quantisation: no log
+    assert detected.size > 0.999 * noisy.size
     db_first = float(np.mean(10 * np.log10(detected)))
-    assert db_first - level == pytest.approx(-2.51, abs=0.05)
+    assert db_first - noisy_level == pytest.approx(-2.51, abs=0.05)
 
 
 def test_iw_grd_is_tiled_into_vignettes_and_no_data_tiles_are_counted(tmp_path):
