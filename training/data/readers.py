@@ -46,8 +46,10 @@ def detect_intensity(array: np.ndarray) -> np.ndarray:
     Unit: the square of the source's unit. For a Sentinel-1 SLC measurement TIFF (complex digital numbers DN) this is
     |DN|², *uncalibrated*: σ0 (linear) = |DN|² / A² with A the product's sigmaNought calibration LUT.
     """
-    real, imag = array.real.astype(np.float32), array.imag.astype(np.float32)
-    return real * real + imag * imag
+    real, imag = array.real.astype(np.float32, copy=False), array.imag.astype(np.float32, copy=False)
+    intensity = np.square(real)
+    intensity += np.square(imag)
+    return intensity
 
 
 def validate_image(array: Any, description: str) -> np.ndarray:

@@ -10,6 +10,7 @@ azimuth LUT (one block per sub-swath).
 
 from __future__ import annotations
 
+import itertools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
@@ -41,18 +42,27 @@ class NodeGrid:
         if np.any(np.diff(self.lines) < 0):
             raise ValueError("LUT vectors must be sorted by line")
 
-    def interpolate(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """The LUT at every (row, col) of the grid ``rows`` × ``cols`` (pixel indices), (len(rows), len(cols))
-        float64: linear along each vector's pixels, then linear between the two vectors around each row."""
+    def interpolate(self, rows: np.ndarray, cols: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """The LUT at every (row, col) of the grid ``rows`` × ``cols`` (pixel indices), (len(rows), len(cols)) of
+        ``dtype``: linear along each vector's pixels, then linear between the two vectors around each row."""
         rows, cols = np.asarray(rows, np.float64), np.asarray(cols, np.float64)
         along = np.stack([np.interp(cols, p, v) for p, v in zip(self.pixels, self.values, strict=True)])  # (K, m)
+        out = np.empty((len(rows), len(cols)), dtype)
         if len(self.lines) == 1:
-            return np.broadcast_to(along[0], (len(rows), len(cols))).copy()
+            out[:] = along[0]
+            return out
         below = np.clip(np.searchsorted(self.lines, rows, side="right") - 1, 0, len(self.lines) - 2)
         first, second = self.lines[below], self.lines[below + 1]
         span = second - first
         weight = np.clip(np.divide(rows - first, span, out=np.zeros_like(rows), where=span > 0), 0.0, 1.0)
-        return along[below] * (1.0 - weight)[:, None] + along[below + 1] * weight[:, None]
+        # Rows between the same two vectors form runs: out = V_k + w (V_k+1 − V_k), one pass per run, no gathers.
+        starts = [0, *(np.flatnonzero(np.diff(below)) + 1).tolist(), len(rows)]
+        for start, stop in itertools.pairwise(starts):
+            k = below[start]
+            step = (along[k + 1] - along[k]).astype(dtype)
+            np.multiply(weight[start:stop, None].astype(dtype), step, out=out[start:stop])
+            out[start:stop] += along[k].astype(dtype)
+        return out
 
 
 def _node_grid(vectors: list[ET.Element], value_tag: str, where: str) -> NodeGrid:
@@ -95,16 +105,22 @@ class NoiseLut:
     range_lut: NodeGrid
     azimuth_blocks: tuple[AzimuthBlock, ...] = ()
 
-    def interpolate(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """η on the grid ``rows`` × ``cols``, (len(rows), len(cols)) float64."""
-        noise = self.range_lut.interpolate(rows, cols)
+    def interpolate(self, rows: np.ndarray, cols: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """η on the grid ``rows`` × ``cols``, (len(rows), len(cols)) of ``dtype``."""
+        noise = self.range_lut.interpolate(rows, cols, dtype)
         rows, cols = np.asarray(rows), np.asarray(cols)
         for block in self.azimuth_blocks:
-            in_rows = (rows >= block.first_line) & (rows <= block.last_line)
-            in_cols = (cols >= block.first_sample) & (cols <= block.last_sample)
-            if in_rows.any() and in_cols.any():
-                factor = np.interp(rows[in_rows], block.lines, block.values)
-                noise[np.ix_(in_rows, in_cols)] *= factor[:, None]
+            inside_rows = np.flatnonzero((rows >= block.first_line) & (rows <= block.last_line))
+            inside_cols = np.flatnonzero((cols >= block.first_sample) & (cols <= block.last_sample))
+            if not (len(inside_rows) and len(inside_cols)):
+                continue
+            factor = np.interp(rows[inside_rows], block.lines, block.values).astype(dtype)[:, None]
+            if inside_rows[-1] - inside_rows[0] + 1 == len(inside_rows) and (
+                inside_cols[-1] - inside_cols[0] + 1 == len(inside_cols)
+            ):  # a rectangle of the grid: scale it in place
+                noise[inside_rows[0] : inside_rows[-1] + 1, inside_cols[0] : inside_cols[-1] + 1] *= factor
+            else:
+                noise[np.ix_(inside_rows, inside_cols)] *= factor
         return noise
 
 

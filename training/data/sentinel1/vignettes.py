@@ -136,20 +136,24 @@ def plan(metadata: MeasurementMetadata, options: Sentinel1Options) -> list[Vigne
 def calibrate(raw: np.ndarray, window: Window, calibration: NodeGrid, noise: NoiseLut | None = None) -> np.ndarray:
     """σ0 (linear, float32) of the raw pixels of ``window``: (|DN|² − η) / A², A and η interpolated on its pixels."""
     rows, cols = np.arange(window[0], window[1]), np.arange(window[2], window[3])
-    power = detect_intensity(raw) if np.iscomplexobj(raw) else np.square(raw, dtype=np.float32)
-    power = power.astype(np.float64)
+    power = detect_intensity(raw) if np.iscomplexobj(raw) else np.square(raw.astype(np.float32))
     if noise is not None:
-        power -= noise.interpolate(rows, cols)
-    return (power / np.square(calibration.interpolate(rows, cols))).astype(np.float32)
+        power -= noise.interpolate(rows, cols, np.float32)
+    lut = calibration.interpolate(rows, cols, np.float32)
+    power /= np.square(lut, out=lut)
+    return power
 
 
 def multilook(sigma0: np.ndarray, valid: np.ndarray, pixel_spacing: tuple[float, float], target: float) -> np.ndarray:
-    """Average σ0 (linear) over the valid pixels to the target spacing; output pixels with no valid input are NaN."""
-    values = torch.from_numpy(np.where(valid, sigma0, 0.0).astype(np.float32))
-    weights = torch.from_numpy(valid.astype(np.float32))
-    stacked = resample_intensity(torch.stack([values, weights]), pixel_spacing, target)
+    """Average σ0 (linear) over the valid pixels to the target spacing (``sigma0`` is zeroed where not valid, in
+    place); output pixels with no valid input are NaN."""
+    if valid.all():
+        return resample_intensity(torch.from_numpy(sigma0), pixel_spacing, target).numpy()
+    sigma0[~valid] = 0.0
+    total = resample_intensity(torch.from_numpy(sigma0), pixel_spacing, target).numpy()
+    share = resample_intensity(torch.from_numpy(valid.astype(np.float32)), pixel_spacing, target).numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(stacked[1].numpy() > 0, stacked[0].numpy() / stacked[1].numpy(), np.nan).astype(np.float32)
+        return np.where(share > 0, total / share, np.float32(np.nan)).astype(np.float32)
 
 
 def read_vignette(
