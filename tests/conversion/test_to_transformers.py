@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import sysconfig
@@ -10,14 +11,24 @@ import textwrap
 
 import pytest
 import torch
+from huggingface_hub import ModelCard
 from safetensors.torch import load_file, save_file
 
+from conversion.model_card import write_card
+from conversion.push_to_hub import main as push_main
 from conversion.to_transformers import convert
 from conversion.verify import ConversionError, reference_input
 from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_fresh_python
 from tests.conversion import TEST_SIZE, export_folder, randomise
 
+NATIVE_UPLOAD = {
+    "README.md",
+    "config.json",
+    "model.safetensors",
+    "preprocessor_config.json",
+    "image_processing_oceansar.py",
+}
 NATIVE_LOAD = textwrap.dedent(
     """
     import importlib.util, json, sys
@@ -101,3 +112,23 @@ def test_head_folders_and_other_models_are_refused(tmp_path):
     with pytest.raises(ConversionError, match=r"expected an OceanSAR backbone folder .*OceanSARForImageClassification"):
         convert(tmp_path / "head", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_native_card_and_publish_dry_run_need_no_remote_code(tmp_path, capsys):
+    export_folder(tmp_path / "oceansar")
+    native = tmp_path / "native"
+    convert(tmp_path / "oceansar", native)
+    write_card(native, "base", str(native))
+    card = ModelCard.load(native / "README.md")
+    assert "custom_code" not in card.data.tags and "trust_remote_code=True" not in card.text
+    assert "transformers `ResNetModel`" in card.text and ".pooler_output.flatten(1)" in card.text
+    (snippet,) = re.findall(r"```python\n(.*?)```", card.text, flags=re.S)
+    run = run_fresh_python(snippet, cwd=tmp_path)
+    assert run.stdout.strip().splitlines()[-1] == "torch.Size([1, 256])"
+    for check, preview in (([], "preview"), (["--no-load-check"], "preview-unrun")):
+        argv = [str(native), "--repo-id", "me/oceansar-native", "--dry-run", str(tmp_path / preview), *check]
+        assert push_main(argv) == 0
+        assert {p.name for p in (tmp_path / preview).iterdir()} == NATIVE_UPLOAD
+    out = capsys.readouterr().out
+    assert "loads as ResNetModel, OceanSARImageProcessor without trust_remote_code in a fresh, isolated process" in out
+    assert "tensors match ResNetModel built from config.json" in out
