@@ -134,8 +134,9 @@ def _as_argv(overrides: dict[str, Any]) -> list[str]:
 
 
 def arm_config(base: Path, arm: str, seed: int, output_dir: Path, overrides: dict[str, Any]) -> PretrainConfig:
-    """The base config with `overrides`, then the arm's settings, its output folder and the run seed."""
-    settings = {**overrides, **ARMS[arm], "output_dir": str(output_dir), "seed": seed}
+    """The base config with `overrides`, then the arm's settings, its output folder (a previous run there is replaced)
+    and the run seed."""
+    settings = {**overrides, **ARMS[arm], "output_dir": str(output_dir), "seed": seed, "overwrite_output_dir": True}
     return parse_config(["--config", str(base), *_as_argv(settings)])
 
 
