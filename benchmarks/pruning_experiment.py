@@ -369,6 +369,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS), help="arms to train")
     parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides for every arm")
     parser.add_argument("--eval-seed", type=int, default=100, help="seed of the probe archives")
+    parser.add_argument(
+        "--eval-per-class",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("TRAIN", "VAL", "TEST"),
+        help=f"images per class of the probe splits (default {' '.join(map(str, EVAL_PER_CLASS.values()))})",
+    )
     parser.add_argument("--reuse", action="store_true", help="re-probe arms whose output folder holds a finished run")
     parser.add_argument("--results", type=Path, default=None, help="results JSON path")
     parser.add_argument("--figure", type=Path, default=None, help="figure PNG path")
