@@ -17,7 +17,7 @@ from typing import Any
 from .arguments import ArgumentGroup, group_values, parse_groups
 from .augment import MultiCropConfig
 from .data import DATASET_KINDS, SyntheticArchiveConfig
-from .dino import DINOConfig
+from .dino import DINOConfig, DINOv2Config, IBOTConfig, MaskingConfig
 from .probes.knn_callback import KNNEvaluationConfig
 from .pruning.callback import PruningConfig
 from .pruning.sampling import SelectionConfig
@@ -177,6 +177,9 @@ PRETRAIN_GROUPS = (
     ArgumentGroup(SyntheticArchiveConfig, prefix="synthetic_"),
     ArgumentGroup(MultiCropConfig),
     ArgumentGroup(DINOConfig),
+    ArgumentGroup(DINOv2Config),
+    ArgumentGroup(IBOTConfig, prefix="ibot_"),
+    ArgumentGroup(MaskingConfig, prefix="mask_"),
     ArgumentGroup(RunArguments),
     ArgumentGroup(KNNEvaluationConfig),
     ArgumentGroup(PruningConfig, prefix="pruning_"),
@@ -197,6 +200,9 @@ class PretrainConfig:
     synthetic: SyntheticArchiveConfig
     augment: MultiCropConfig
     dino: DINOConfig
+    dinov2: DINOv2Config
+    ibot: IBOTConfig
+    masking: MaskingConfig
     run: RunArguments
     knn: KNNEvaluationConfig
     pruning: PruningConfig
