@@ -22,6 +22,7 @@ from . import data as data_room
 from .config import DataArguments, ModelArguments, RunArguments
 from .data import SkipCorrupt, Skipped, SyntheticArchiveConfig
 from .dino import DINOConfig, DINOHead, DINOLoss, DINOModel, make_teacher, param_groups
+from .init_from import initialise_from
 
 logger = logging.getLogger(__name__)
 
@@ -112,8 +113,10 @@ def build_processor(data: DataArguments, input_size: int, dataset: Any, seed: in
 
 
 def build_backbone(model: ModelArguments) -> OceanSARModel:
-    """A randomly initialised backbone whose native input size is the processor's output (`input_size`)."""
-    return OceanSARModel(OceanSARConfig(backbone=model.backbone, image_size=model.input_size))
+    """The backbone whose native input size is the processor's output (`input_size`): randomly initialised, or with
+    the weights of `model.init_from` (continued pretraining; the architecture must match)."""
+    backbone = OceanSARModel(OceanSARConfig(backbone=model.backbone, image_size=model.input_size))
+    return backbone if model.init_from is None else initialise_from(backbone, model.init_from)
 
 
 @dataclass
