@@ -25,6 +25,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from safetensors import safe_open
 
 from oceansar_hf import BACKBONE_PRESETS, OceanSARConfig
+from oceansar_hf.image_processing_oceansar import LEGACY_INPUT_KINDS
 from oceansar_hf.probe_results import ProbeResults, ProbeResultsError
 from oceansar_hf.tasks import TASKS
 
@@ -217,10 +218,10 @@ def _size_text(resize_mode: str, size: dict[str, int]) -> str:
 
 def input_specification(processor: dict[str, Any]) -> str:
     """Markdown bullets describing the input the model expects, read from `preprocessor_config.json`."""
-    kind = processor.get("input_kind", "amplitude")
+    kind = LEGACY_INPUT_KINDS.get(processor.get("input_kind", "sigma0"), processor.get("input_kind", "sigma0"))
     size = processor.get("size", {})
-    log = kind != "db" and processor.get("do_log_scale", True)
-    scale = {"amplitude": "20·log10(amplitude)", "intensity": "10·log10(intensity)"}.get(kind, "")
+    log = processor.get("do_log_scale", True)
+    scale = "10·log10(σ0)"
     normalization = processor.get("normalization", "fixed") if processor.get("do_normalize", True) else "none"
     mean, std = processor.get("image_mean", ["?"])[0], processor.get("image_std", ["?"])[0]
     norm_text = {
@@ -229,14 +230,25 @@ def input_specification(processor: dict[str, Any]) -> str:
         "none": "none (values stay in dB)",
     }[normalization]
     nodata = processor.get("nodata_value")
+    constant = processor.get("calibration_constant")
+    calibration = f", σ0 = DN² / {constant:g}²" if constant is not None else ""
+    target = processor.get("target_pixel_spacing", [50.0, 50.0])[0]
+    given = processor.get("pixel_spacing")
+    spacing = (
+        f"inputs at {given[0]:g} × {given[1]:g} m are averaged (in linear σ0) to {target:g} m"
+        if given
+        else f"pass `pixel_spacing=` (m) with each image to average it (in linear σ0) to {target:g} m first"
+    )
     return "\n".join(
         [
             "- One channel: Sentinel-1 Wave Mode **VV** backscatter, one vignette per image (about 20 × 20 km).",
-            f"- Raw input the processor expects: **{kind}** (`input_kind`), a 2-D array (H, W) of any size or dtype.",
-            f"- Log scaling: {scale + ' in dB' if log else 'none'}; values below {processor.get('log_floor', 1e-6):g} "
-            "are clipped first.",
-            f"- Missing pixels: non-finite values{f' and {nodata:g}' if nodata is not None else ''} are replaced by "
-            "the image median.",
+            f"- Raw input the processor expects: **{kind}** (`input_kind`{calibration}), a 2-D array (H, W) of any "
+            "size or dtype.",
+            f"- Pixel spacing: {spacing}.",
+            f"- Log scaling: {scale + ' in dB' if log else 'none'}; σ0 below {processor.get('log_floor', 1e-6):g} "
+            "is raised to it first.",
+            f"- Missing pixels: non-finite, zero or negative values{f' and {nodata:g}' if nodata is not None else ''} "
+            "are replaced by the image's median σ0 (counted and logged).",
             f"- Size: {_size_text(processor.get('resize_mode', 'resize'), size)}.",
             f"- Normalisation: {norm_text}.",
             "- Model input `pixel_values`: float32 (B, 1, H, W). Always use the bundled image processor; do not "
@@ -369,7 +381,7 @@ def render_card(
         num_features=_num_features(config),
         native=native,
         image_size=size.get("height"),
-        input_kind=processor.get("input_kind", "amplitude"),
+        input_kind=processor.get("input_kind", "sigma0"),
         class_names=list((config.get("id2label") or {}).values()),
         input_spec=input_specification(processor),
         training=training_section(training_config, config.get("oceansar_training")),

@@ -131,6 +131,15 @@ class OceanSARModel(OceanSARPreTrainedModel):
                 f"This model takes {self.config.num_channels}-channel input (VV SAR backscatter) but pixel_values has "
                 f"{pixel_values.shape[1]} channels (shape {tuple(pixel_values.shape)}). Do not broadcast SAR to RGB."
             )
+        if pixel_values.shape[0] == 0:
+            raise ValueError(f"pixel_values has no image (shape {tuple(pixel_values.shape)}).")
+        patch, (height, width) = self.config.patch_size, pixel_values.shape[-2:]
+        if self.config.architecture == "vit" and (height % patch or width % patch or min(height, width) < patch):
+            raise ValueError(
+                f"this ViT cuts images into {patch} x {patch} patches, but pixel_values is {height} x {width}, not a "
+                f"multiple of {patch} (the remainder would be silently dropped). Resize the images to a multiple of "
+                f"{patch}, e.g. OceanSARImageProcessor(size={max(patch, round(height / patch) * patch)})."
+            )
 
     def get_input_embeddings(self) -> nn.Module:
         """The module that embeds `pixel_values`: the ViT patch embedding or the ResNet stem (conv, norm, act)."""

@@ -180,8 +180,8 @@ def test_local_regression_metric_and_loading_by_path():
 def test_exported_head_reproduces_probe_after_from_pretrained(tmp_path, task):
     torch.manual_seed(0)
     backbone = OceanSARModel(OceanSARConfig(backbone="resnet_tiny", image_size=32)).eval()
-    processor = OceanSARImageProcessor(size=32)
-    images = 300.0 + 100.0 * torch.rand(48, 40, 40)
+    processor = OceanSARImageProcessor(size=32)  # σ0 in linear units: -18 to -12 dB
+    images = 10.0 ** (-1.8 + 0.6 * torch.rand(48, 40, 40))
     pixels = processor(list(images))["pixel_values"]
     with torch.no_grad():
         features = backbone(pixels).pooler_output
