@@ -35,6 +35,15 @@ class ModelArguments:
             "help": "Side (px) of the processed image: the image processor's output and the model's native input size."
         },
     )
+    init_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "Continued pretraining: start student and teacher from this backbone (local folder or Hub repo "
+            "id: an OceanSAR folder, the released OceanSAR-1 ResNetModel format, or a transformers ResNet/ViT folder "
+            "from conversion.to_transformers). Its architecture must be --backbone's; the DINO head starts fresh. "
+            "None = random initialisation."
+        },
+    )
 
 
 @dataclass
