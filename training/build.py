@@ -95,8 +95,20 @@ def build_dataset(data: DataArguments, synthetic: SyntheticArchiveConfig) -> Any
 
 def build_processor(data: DataArguments, input_size: int, dataset: Any, seed: int) -> OceanSARImageProcessor:
     """The run's image processor; with fixed normalisation and no given mean/std, fitted on random archive images
-    (corrupt ones are skipped and counted; an archive whose sampled images are all corrupt is an error)."""
-    given = {"input_kind": data.input_kind, "normalization": data.normalization}
+    (corrupt ones are skipped and counted; an archive whose sampled images are all corrupt is an error).
+
+    The synthetic archive emits amplitude digital numbers of σ0 with its calibration constant: unless `input_kind` is
+    given, its processor calibrates them (`digital_number`, A = `SyntheticArchiveConfig.calibration`)."""
+    given = {
+        "input_kind": data.input_kind,
+        "calibration_constant": data.calibration_constant,
+        "pixel_spacing": data.pixel_spacing,
+        "normalization": data.normalization,
+    }
+    synthetic = getattr(dataset, "config", None)
+    if isinstance(synthetic, SyntheticArchiveConfig) and data.input_kind is None:
+        given["input_kind"] = "digital_number"
+        given["calibration_constant"] = data.calibration_constant or synthetic.calibration
     processor = OceanSARImageProcessor(
         nodata_value=data.nodata_value,
         size=input_size,

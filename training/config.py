@@ -57,7 +57,23 @@ class DataArguments:
     )
     num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes per process."})
     input_kind: str | None = field(
-        default=None, metadata={"help": "Pixel units (the processor's input_kind); None = the processor's default."}
+        default=None,
+        metadata={
+            "help": "Pixel units (the processor's input_kind): sigma0, sigma0_db, sigma0_amplitude or digital_number. "
+            "None = digital_number with the archive's calibration for the synthetic archive, else sigma0 (what "
+            "oceansar-ingest-safe writes)."
+        },
+    )
+    calibration_constant: float | None = field(
+        default=None,
+        metadata={"help": "A for input_kind digital_number (sigma0 = DN^2 / A^2); None = the synthetic archive's."},
+    )
+    pixel_spacing: float | None = field(
+        default=None,
+        metadata={
+            "help": "Pixel spacing (m) of the archive's images, resampled to 50 m by averaging sigma0; None = not "
+            "resampled (ingested SAFE shards are already at their target spacing)."
+        },
     )
     nodata_value: float | None = field(default=None, metadata={"help": "Raw value marking missing pixels."})
     normalization: str | None = field(

@@ -96,6 +96,17 @@ def test_two_d_input_is_refused():
         model(torch.randn(64, 64))
 
 
+def test_vit_input_not_a_multiple_of_the_patch_size_is_refused_not_cropped():
+    """Issue 12: a 250-px input to a patch-16 ViT used to lose its last 10 px silently."""
+    model = OceanSARModel(OceanSARConfig(backbone="vit_tiny_patch8", image_size=64, num_hidden_layers=1))
+    with pytest.raises(ValueError, match=r"8 x 8 patches, but pixel_values is 60 x 64.*size=64"):
+        model(torch.randn(1, 1, 60, 64))
+    with pytest.raises(ValueError, match="not a multiple of 8"):
+        model(torch.randn(1, 1, 4, 4))  # smaller than one patch
+    with pytest.raises(ValueError, match="no image"):
+        model(torch.randn(0, 1, 64, 64))
+
+
 def test_tuple_outputs():
     model = OceanSARModel(OceanSARConfig(backbone="resnet_tiny")).eval()
     with torch.no_grad():
