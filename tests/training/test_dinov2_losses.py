@@ -244,3 +244,12 @@ def test_sinkhorn_and_ibot_center_are_global_over_two_gloo_processes(tmp_path):
     assert not torch.allclose(results[0]["q"], local)  # a per-process Sinkhorn would differ: the test can tell
     assert torch.equal(results[0]["center"], results[1]["center"])
     torch.testing.assert_close(results[0]["center"], 0.1 * union.mean(dim=0, keepdim=True))
+
+
+def test_ema_center_ignores_a_step_without_rows_and_dino_keeps_its_state_keys():
+    from training.dino import ema_update
+
+    center = torch.full((1, K), 0.5)
+    ema_update(center, torch.zeros(0, K), momentum=0.9)  # e.g. no patch masked anywhere
+    assert torch.equal(center, torch.full((1, K), 0.5))
+    assert set(DINOLoss(K, 0.1, 0.9).state_dict()) == {"center"}  # DINO checkpoints keep their layout

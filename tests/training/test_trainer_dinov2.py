@@ -141,3 +141,14 @@ def test_two_process_launch_makes_sinkhorn_targets_global(tmp_path):
         torch.testing.assert_close(ranks[1]["student"][key], value, rtol=0, atol=0, msg=key)
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert all(np.isfinite(r["ibot_loss"]) and np.isfinite(r["koleo_loss"]) for r in records if "ibot_loss" in r)
+
+
+@pytest.mark.parametrize("name", ["vit_small_patch16_dinov2", "demo_dinov2"])
+def test_shipped_recipe_configs_turn_every_option_on(name):
+    from training.config import parse_config
+
+    config = parse_config(["--config", name])
+    assert config.model.backbone.startswith("vit_") and config.pruning.pruning
+    assert config.ibot.loss_weight == 1.0 and config.dinov2.koleo_weight == 0.1
+    assert config.dinov2.centering == "sinkhorn_knopp" and config.dinov2.layer_decay == 0.9
+    assert config.dinov2.drop_path_rate > 0 and config.masking.ratio == [0.1, 0.5]
