@@ -52,7 +52,10 @@ class DataArguments:
 
     dataset: str = field(
         default="synthetic",
-        metadata={"help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet)."},
+        metadata={
+            "help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet; safe = "
+            "Sentinel-1 SAFE products, or a folder of them, read as 50 m sigma0 vignettes)."
+        },
     )
     data_path: str | None = field(default=None, metadata={"help": "Folder or file of the archive (not for synthetic)."})
     image_column: str = field(default="image", metadata={"help": "Image column of an hf dataset."})
