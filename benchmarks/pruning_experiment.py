@@ -1,31 +1,32 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
-"""Experiment: does dynamic dataset pruning help DINO pretraining on a heavy-tailed archive, at equal images seen?
+"""Experiment: does dynamic dataset pruning help DINO pretraining on a redundant, heavy-tailed archive?
 
-Three arms, trained in this process from the same base config (`training/configs/pruning_experiment.yaml`) and the
-same run seed, so they share initialisation, schedules and the first `T_w` epochs exactly:
+Six arms per seed, trained in this process from one base config (`training/configs/pruning_experiment.yaml`) with the
+same run seed, so they share initialisation, schedules and the first T_w epochs exactly. All but the last see the same
+number of images (epochs × steps_per_epoch × batch):
 
-- ``pruning``: the paper's dynamic pruning (`PruningCallback`): from epoch T_w, every T_s epochs, ρ·N images chosen by
-  hierarchical k-means + balanced sampling of the teacher's embeddings of a random 2ρN subset;
-- ``full``: no pruning, every epoch draws from the whole archive;
-- ``random``: at epoch T_w (when pruning would first select), a seeded uniform random subset of round(ρ·N) images,
-  kept until the end (`RandomSubsetCallback`): same size and same warm-up as the pruning arm, no clustering.
+- ``uniform``: no pruning, every epoch draws from the whole archive;
+- ``random_subset``: a uniform ρ·N subset drawn at T_w and kept (`pruning_strategy: random_subset`);
+- ``static``: the paper's cluster-balanced selection, made once at T_w and kept (`static`);
+- ``dynamic``: the paper's dynamic pruning, re-selected every T_s epochs (`dynamic`);
+- ``oracle``: class-balanced ρ·N drawn with the labels every T_s epochs (`oracle`): the best any balancing could do;
+- ``dynamic_active_set``: ``dynamic`` with `epoch_length: active_set` (an epoch is one pass over the selection, so it
+  costs less: fewer images seen).
 
-An epoch is a fixed number of steps (`training/sampler.py`), so every arm sees epochs × steps_per_epoch × batch images.
-Each exported teacher (`<arm>/final_model`) is then probed on frozen features: a labelled heavy-tailed bank (the
-probe's training split), a heavy-tailed validation split (choice of the logistic weight decay) and a class-balanced
-test set (`training.probes.data.build_probe_data("synthetic", "tengeop", ...)`, seeds distinct from the training
-archive). Reported: weighted k-NN (k = 20, T = 0.07; with the heavy-tailed bank, and with a class-balanced bank of the
-same size, since a heavy-tailed bank's votes almost never name a rare class) and logistic-probe accuracy, overall and on
-the 3 classes of smallest archive weight; wall time per arm and the pruning overhead from `pruning/pruning_log.jsonl`;
-the in-training k-NN curve from each arm's `metrics.jsonl`; the share of rare classes in each arm's training set.
+Each exported teacher is probed on frozen features with class-balanced synthetic splits rendered like the archive (no
+near-duplicates, distinct seeds): weighted k-NN (k = 20, T = 0.07) and a logistic probe (weight decay chosen on the
+validation split), accuracy overall and on the 3 rarest archive classes; ridge probes of wave height and wind speed
+(RMSE on the test split, sea ice excluded). Random weights are probed once as the floor. Reported per arm: mean ±
+standard error over seeds, and paired per-seed differences (arm − uniform, dynamic − static, ...).
 
-    OMP_NUM_THREADS=1 python benchmarks/pruning_experiment.py --quick          # < 2 min CPU smoke run
-    OMP_NUM_THREADS=1 python benchmarks/pruning_experiment.py                  # the experiment (~13 min, 2 cores)
-    python benchmarks/pruning_experiment.py --seeds 0 1 2 --epochs 12          # several seeds, longer
-    python benchmarks/pruning_experiment.py --reuse                            # re-probe trained arms only
+    OMP_NUM_THREADS=1 python -m benchmarks.pruning_experiment --quick                   # ~2 min smoke run
+    OMP_NUM_THREADS=1 python -m benchmarks.pruning_experiment --seeds 0 1 2             # the experiment
+    python -m benchmarks.pruning_experiment --seeds 0 1 2 --reuse                       # re-probe trained arms only
+    python -m benchmarks.pruning_experiment --merge a.json b.json c.json                # combine parallel seed runs
+    bash benchmarks/pruning_experiment_gpu.sh                                           # the GPU-scale version
 
 Writes `benchmarks/results/pruning_experiment.json` and `benchmarks/figures/pruning_experiment.png` (with --quick:
-into --output-dir instead) and prints a markdown table.
+into --output-dir) after every seed, and prints markdown tables.
 """
 
 from __future__ import annotations
@@ -36,37 +37,73 @@ import logging
 import math
 import os
 import platform
+import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from training.callbacks import TrainerCallback
 from training.config import PretrainConfig, parse_config
 from training.data import SyntheticArchiveConfig, SyntheticWVArchive, balanced_split
 from training.data.synthetic import CLASS_NAMES, NUM_CLASSES
-from training.features import extract_features
+from training.features import FeatureSet, extract_features
 from training.pretrain import build_callbacks
-from training.probe import load_backbone
-from training.probes import fit_logistic_probe, knn_classify
-from training.probes.data import ProbeData, build_probe_data
+from training.probes import fit_logistic_probe, fit_ridge_probe, knn_classify
+from training.probes.models import load_backbone
 from training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = ROOT / "training" / "configs" / "pruning_experiment.yaml"
-ARMS = ("pruning", "full", "random")
-ARM_COLOURS = {"pruning": "tab:red", "full": "tab:blue", "random": "tab:grey"}
+ARMS: dict[str, dict[str, Any]] = {
+    "uniform": {"pruning": False},
+    "random_subset": {"pruning": True, "pruning_strategy": "random_subset"},
+    "static": {"pruning": True, "pruning_strategy": "static"},
+    "dynamic": {"pruning": True, "pruning_strategy": "dynamic"},
+    "oracle": {"pruning": True, "pruning_strategy": "oracle"},
+    "dynamic_active_set": {"pruning": True, "pruning_strategy": "dynamic", "epoch_length": "active_set"},
+}
+"""Each arm's settings on top of the base config."""
+ARM_COLOURS = {
+    "uniform": "tab:blue",
+    "random_subset": "tab:grey",
+    "static": "tab:orange",
+    "dynamic": "tab:red",
+    "oracle": "tab:green",
+    "dynamic_active_set": "tab:purple",
+}
+PAIRS = (
+    ("oracle", "uniform"),
+    ("dynamic", "uniform"),
+    ("static", "uniform"),
+    ("random_subset", "uniform"),
+    ("dynamic", "static"),
+    ("dynamic", "random_subset"),
+    ("dynamic", "oracle"),
+    ("dynamic_active_set", "dynamic"),
+)
+"""Paired per-seed comparisons (first − second)."""
+METRICS = (
+    ("knn", "k-NN", 100.0),
+    ("knn_rare", "k-NN rare", 100.0),
+    ("linear", "linear", 100.0),
+    ("linear_rare", "linear rare", 100.0),
+    ("wave_height_rmse", "Hs RMSE (m)", 1.0),
+    ("wind_speed_rmse", "U RMSE (m/s)", 1.0),
+)
+"""(key, column name, scale): accuracies in % of the class-balanced test set, RMSE in physical units."""
 NUM_RARE = 3
+EVAL_PER_CLASS = {"train": 50, "val": 20, "test": 40}
+"""Class-balanced probe splits: images per class."""
 QUICK_OVERRIDES: dict[str, Any] = {
-    "image_size": 32,
+    "input_size": 32,
+    "synthetic_image_size": 32,
     "global_crop_size": 32,
     "local_crop_size": 16,
-    "num_local_crops": 2,
     "synthetic_num_samples": 600,
-    "num_workers": 0,
     "fit_normalization_samples": 64,
     "out_dim": 128,
     "hidden_dim": 64,
@@ -75,53 +112,14 @@ QUICK_OVERRIDES: dict[str, Any] = {
     "steps_per_epoch": 4,
     "batch_size": 16,
     "log_every_steps": 2,
-    "knn_train_samples": 200,
-    "knn_test_samples": 100,
-    "pruning_warmup_epochs": 1,
-    "pruning_every_epochs": 2,
     "pruning_clusters": [12, 3],
     "pruning_resampling_steps": [2, 2],
     "pruning_sample_size": [4, 2],
 }
 """The --quick setting: 32-px vignettes, a 600-image archive, 4 epochs of 4 steps of 16 images."""
+QUICK_EVAL_PER_CLASS = {"train": 10, "val": 5, "test": 10}
 TRAIN_RECORD = "train_record.json"
-ROUND_KEYS = ("round", "epoch", "embedded", "selected", "embed_s", "clustering_s", "sampling_s", "pruning_s",
-              "share_of_epoch", "archive_label_entropy", "selected_label_entropy")  # fmt: skip
-"""Fields of each `pruning_log.jsonl` record copied into the results."""
-QUICK_EVAL_SIZES = {"train": 300, "val": 100, "test": 200}
 logger = logging.getLogger("pruning_experiment")
-
-
-class RandomSubsetCallback(TrainerCallback):
-    """The `random` arm: from epoch `at_epoch` on, train on a seeded uniform random subset of round(ρ·N) indices.
-
-    Drawn once (at the first epoch >= `at_epoch`) from `np.random.default_rng([seed, 20250415])` and kept; the
-    selection is checkpointed so a resumed run keeps it.
-    """
-
-    def __init__(self, rho: float, at_epoch: int, seed: int) -> None:
-        if not 0 < rho <= 1:
-            raise ValueError(f"rho must be in (0, 1], got {rho}")
-        self.rho, self.at_epoch, self.seed = rho, at_epoch, seed
-        self.selection: np.ndarray | None = None
-
-    def on_train_begin(self, trainer: Trainer) -> None:
-        if self.selection is not None:
-            trainer.set_active_indices(self.selection)
-
-    def on_epoch_begin(self, trainer: Trainer) -> None:
-        if self.selection is None and trainer.state.epoch >= self.at_epoch:
-            size = len(trainer.dataset)
-            rng = np.random.default_rng([self.seed, 20250415])
-            self.selection = np.sort(rng.choice(size, size=round(self.rho * size), replace=False))
-            trainer.set_active_indices(self.selection)
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"selection": None if self.selection is None else self.selection.tolist()}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        selection = state.get("selection")
-        self.selection = None if selection is None else np.asarray(selection, dtype=np.int64)
 
 
 # ------------------------------------------------------------------------------------------------------ training
@@ -137,251 +135,221 @@ def _as_argv(overrides: dict[str, Any]) -> list[str]:
 
 
 def arm_config(base: Path, arm: str, seed: int, output_dir: Path, overrides: dict[str, Any]) -> PretrainConfig:
-    """The base config with `overrides`, this arm's output folder, the run seed and `pruning` on for `pruning` only."""
-    settings = {**overrides, "output_dir": str(output_dir), "seed": seed, "pruning": arm == "pruning"}
+    """The base config with `overrides`, then the arm's settings, its output folder (a previous run there is replaced)
+    and the run seed."""
+    settings = {**overrides, **ARMS[arm], "output_dir": str(output_dir), "seed": seed, "overwrite_output_dir": True}
     return parse_config(["--config", str(base), *_as_argv(settings)])
 
 
-def train_arm(config: PretrainConfig, arm: str) -> dict[str, Any]:
-    """Train one arm; returns (and writes to `<output_dir>/train_record.json`) its exported model folder, wall times
-    (s), images seen and, for the random arm, the class histogram of its selection."""
-    callbacks = build_callbacks(config)
-    subset = None
-    if arm == "random":
-        subset = RandomSubsetCallback(config.pruning.pruning_rho, config.pruning.pruning_warmup_epochs, config.run.seed)
-        callbacks.insert(0, subset)
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
+def train_arm(config: PretrainConfig) -> dict[str, Any]:
+    """Train one arm; returns (and writes to `<output_dir>/train_record.json`) its exported model folder, wall time
+    (s), steps, images seen, pruning overhead (s) and the class histograms of the archive and of each selection."""
     start = time.perf_counter()
-    trainer = Trainer(config, callbacks)
-    setup_s = time.perf_counter() - start
-    start = time.perf_counter()
+    trainer = Trainer(config, build_callbacks(config))
     final = trainer.train()
     train_s = time.perf_counter() - start
     if final is None:
-        raise RuntimeError(f"arm {arm}: training stopped before the end (stop_after_steps is set?)")
-    archive_labels = np.asarray(trainer.dataset.labels())
+        raise RuntimeError(f"{config.run.output_dir}: training stopped before the end (stop_after_steps is set?)")
+    out = Path(config.run.output_dir)
+    rounds = _read_jsonl(out / "pruning" / "pruning_log.jsonl")
     record = {
         "final_model": str(final),
-        "setup_s": setup_s,
         "train_s": train_s,
-        "images_seen": trainer.state.global_step * config.run.batch_size * trainer.accelerator.num_processes,
-        "archive_class_histogram": np.bincount(archive_labels, minlength=NUM_CLASSES).tolist(),
+        "steps": trainer.state.global_step,
+        "images_seen": trainer.state.global_step * trainer.global_batch,
+        "pruning_s": sum(r["pruning_s"] for r in rounds),
+        "archive_class_histogram": np.bincount(trainer.dataset.labels(), minlength=NUM_CLASSES).tolist(),
+        "selected_class_histograms": [r["selected_class_histogram"] for r in rounds if "selected_class_histogram" in r],
+        "rounds": [{k: r.get(k) for k in ("round", "epoch", "embedded", "selected", "pruning_s")} for r in rounds],
     }
-    if subset is not None and subset.selection is not None:
-        record["selected_class_histograms"] = [
-            np.bincount(archive_labels[subset.selection], minlength=NUM_CLASSES).tolist()
-        ]
-    (Path(config.run.output_dir) / TRAIN_RECORD).write_text(json.dumps(record, indent=2))
+    (out / TRAIN_RECORD).write_text(json.dumps(record, indent=2))
     return record
 
 
-def trained_or_train(config: PretrainConfig, arm: str, reuse: bool) -> dict[str, Any]:
-    """With `reuse`, the record of an arm already trained in its output folder (evaluation only); else `train_arm`."""
+def trained_or_train(config: PretrainConfig, reuse: bool) -> dict[str, Any]:
+    """With `reuse`, the record of an arm already trained in its output folder; otherwise `train_arm`."""
     saved = Path(config.run.output_dir) / TRAIN_RECORD
     if reuse and saved.is_file():
         record = json.loads(saved.read_text())
         if Path(record["final_model"]).is_dir():
-            logger.info("arm %s: reusing the trained model %s", arm, record["final_model"])
             return {**record, "reused": True}
-    return train_arm(config, arm)
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
-
-
-def run_logs(output_dir: Path) -> dict[str, Any]:
-    """In-training k-NN curve (metrics.jsonl) and pruning rounds (pruning/pruning_log.jsonl) of one arm."""
-    evals = [r for r in read_jsonl(output_dir / "metrics.jsonl") if r.get("kind") == "eval" and "knn_accuracy" in r]
-    rounds = read_jsonl(output_dir / "pruning" / "pruning_log.jsonl")
-    logs: dict[str, Any] = {
-        "knn_curve": [{"step": r["step"], "epoch": r["epoch"], "knn_accuracy": r["knn_accuracy"]} for r in evals],
-        "pruning_s": sum(r["pruning_s"] for r in rounds),
-        "pruning_rounds": [{k: r.get(k) for k in ROUND_KEYS} for r in rounds],
-    }
-    if rounds and "selected_class_histogram" in rounds[0]:
-        logs["selected_class_histograms"] = [  # np.bincount drops trailing empty classes: pad
-            r["selected_class_histogram"] + [0] * (NUM_CLASSES - len(r["selected_class_histogram"])) for r in rounds
-        ]
-    return logs
+    return train_arm(config)
 
 
 # ---------------------------------------------------------------------------------------------------- evaluation
 
 
-def archive_class_weights(config: PretrainConfig) -> tuple[float, ...]:
-    """The training archive's class weights: `synthetic_class_weights`, or the synthetic archive's default skew."""
-    return tuple(config.data.synthetic_class_weights or SyntheticArchiveConfig().class_weights)
+def eval_archives(synthetic: SyntheticArchiveConfig, per_class: dict[str, int], seed: int) -> dict[str, Any]:
+    """Class-balanced train / val / test archives rendered like the training archive (same size and variety, no
+    near-duplicates), seeds `seed`, `seed + 1`, `seed + 2`."""
+    base = replace(synthetic, redundancy=0.0)
+    return {name: balanced_split(base, n, seed=seed + i) for i, (name, n) in enumerate(per_class.items())}
 
 
-def rare_classes(weights: tuple[float, ...], num: int = NUM_RARE) -> list[int]:
-    """The `num` classes of smallest weight (ties: lower class id first), sorted by class id."""
-    return sorted(np.argsort(np.asarray(weights), kind="stable")[:num].tolist())
+def rare_classes(archive: SyntheticWVArchive, num: int = NUM_RARE) -> list[int]:
+    """The `num` classes with the fewest archive samples (ties: lower id first), sorted by class id."""
+    return sorted(np.argsort(archive.class_counts(), kind="stable")[:num].tolist())
 
 
-def accuracies(predictions: np.ndarray, labels: np.ndarray, rare: list[int]) -> dict[str, Any]:
-    """Overall, rare-class (test samples of a rare class) and per-class accuracy (0..1) of (M,) predictions, with the
-    binomial standard error sqrt(p(1-p)/n) and the number n of test samples of the first two."""
-    correct = predictions == labels
-    is_rare = np.isin(labels, rare)
-    per_class = {CLASS_NAMES[c]: float(correct[labels == c].mean()) for c in range(NUM_CLASSES) if (labels == c).any()}
-    result: dict[str, Any] = {}
-    for name, hits in (("overall", correct), ("rare", correct[is_rare])):
-        p = float(hits.mean())
-        result.update({name: p, f"{name}_se": math.sqrt(p * (1 - p) / len(hits)), f"{name}_n": len(hits)})
-    return {**result, "per_class": per_class}
+def _rmse(probe: Any, train: FeatureSet, val: FeatureSet, test: FeatureSet, key: str) -> float:
+    """Ridge probe of `key` (sea-state target; samples without one, i.e. sea ice, dropped): test RMSE."""
+    parts = []
+    for split in (train, val, test):
+        y = split.target(key)
+        known = np.isfinite(y)
+        parts += [split.features[torch.from_numpy(known)], y[known]]
+    ridge = probe(parts[0], parts[1], parts[2], parts[3])
+    predicted = ridge.predict(parts[4]).reshape(-1)
+    return float(np.sqrt(np.mean((np.asarray(predicted, np.float64) - parts[5]) ** 2)))
 
 
-def evaluate_model(
-    folder: str, data: ProbeData, balanced_bank: SyntheticWVArchive, rare: list[int], k: int, temperature: float
-) -> dict[str, Any]:
-    """Accuracies of an exported backbone on the class-balanced test split: weighted k-NN with the heavy-tailed probe
-    training split as bank (``knn``) and with a class-balanced bank of the same size (``knn_balanced_bank``), and the
-    logistic probe fitted on the heavy-tailed training split (weight decay chosen on the validation split)."""
+def evaluate_model(spec: str, input_size: int, archives: dict[str, Any], rare: list[int], knn: tuple[int, float]):
+    """k-NN (bank = train split) and logistic accuracy on the class-balanced test split, overall and on `rare`; ridge
+    RMSE of wave height (m) and wind speed (m/s)."""
     start = time.perf_counter()
-    model, processor, _ = load_backbone(folder)
-    sources = {name: (split.dataset, split.indices) for name, split in data.splits.items()}
-    sources["balanced_bank"] = (balanced_bank, None)
-    features = {
-        name: extract_features(model, dataset, indices, processor, progress=False, desc=name)
-        for name, (dataset, indices) in sources.items()
-    }
-    train, val, test, bank = (features[name] for name in ("train", "val", "test", "balanced_bank"))
-    y_train, y_val, y_test, y_bank = (fs.target("label") for fs in (train, val, test, bank))
-    knn = knn_classify(train.features, y_train, test.features, k, temperature, NUM_CLASSES).numpy()
-    knn_balanced = knn_classify(bank.features, y_bank, test.features, k, temperature, NUM_CLASSES).numpy()
-    probe = fit_logistic_probe(train.features, y_train, val.features, y_val, NUM_CLASSES)
-    return {
-        "knn": accuracies(knn, y_test, rare),
-        "knn_balanced_bank": accuracies(knn_balanced, y_test, rare),
-        "linear": accuracies(probe.predict(test.features), y_test, rare),
-        "linear_weight_decay": probe.chosen["weight_decay"],
-        "num_samples": {name: len(fs) for name, fs in features.items()},
-        "eval_s": time.perf_counter() - start,
-    }
-
-
-def rare_share(histograms: list[list[int]], rare: list[int]) -> float:
-    """Mean (over selections) fraction of rare-class images in a training selection."""
-    return float(np.mean([sum(h[c] for c in rare) / sum(h) for h in histograms]))
+    model, processor, _ = load_backbone(spec, input_size)
+    feats = {n: extract_features(model, a, None, processor, progress=False, desc=n) for n, a in archives.items()}
+    train, val, test = feats["train"], feats["val"], feats["test"]
+    y_train, y_val, y_test = (f.target("label") for f in (train, val, test))
+    is_rare = np.isin(y_test, rare)
+    knn_pred = knn_classify(train.features, y_train, test.features, knn[0], knn[1], NUM_CLASSES).numpy()
+    linear_pred = np.asarray(
+        fit_logistic_probe(train.features, y_train, val.features, y_val, NUM_CLASSES).predict(test.features)
+    )
+    result = {}
+    for name, predicted in (("knn", knn_pred), ("linear", linear_pred)):
+        correct = predicted == y_test
+        result[name], result[f"{name}_rare"] = float(correct.mean()), float(correct[is_rare].mean())
+    for key in ("wave_height", "wind_speed"):
+        result[f"{key}_rmse"] = _rmse(fit_ridge_probe, train, val, test, key)
+    result["eval_s"] = time.perf_counter() - start
+    return result
 
 
 # ------------------------------------------------------------------------------------------------------- summary
 
-METRICS = (
-    ("knn_overall", "k-NN overall"),
-    ("knn_rare", "k-NN rare"),
-    ("knn_balanced_bank_overall", "k-NN (balanced bank) overall"),
-    ("knn_balanced_bank_rare", "k-NN (balanced bank) rare"),
-    ("linear_overall", "linear overall"),
-    ("linear_rare", "linear rare"),
-)
+
+def mean_se(values: list[float]) -> dict[str, float]:
+    """Mean and standard error of the mean (std with ddof 1 / sqrt(n); NaN for one value)."""
+    array = np.asarray(values, np.float64)
+    se = float(array.std(ddof=1) / math.sqrt(array.size)) if array.size > 1 else float("nan")
+    return {"mean": float(array.mean()), "se": se, "n": int(array.size)}
 
 
-def headline(result: dict[str, Any]) -> dict[str, float]:
-    """The flat numbers of one (arm, seed) result used in the table and the bar chart."""
-    evaluation = result["evaluation"]
-    accuracy = {
-        f"{probe}_{part}": evaluation[probe][part]
-        for probe in ("knn", "knn_balanced_bank", "linear")
-        for part in ("overall", "rare")
+def summarise(arms: dict[str, dict[str, dict[str, Any]]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per arm and metric: mean ± SE over seeds; per pair (a, b) and metric: the paired per-seed difference a − b
+    (mean ± SE, and in how many seeds a was better)."""
+    keys = [key for key, _, _ in METRICS] + ["train_s", "images_seen", "pruning_s", "rare_share"]
+    summary = {
+        arm: {key: mean_se([r[key] for r in per_seed.values()]) for key in keys} for arm, per_seed in arms.items()
     }
-    return {
-        **accuracy,
-        "train_s": result["train_s"],
-        "pruning_s": result["pruning_s"],
-        "rare_share": result["rare_share"],
-    }
+    paired: dict[str, Any] = {}
+    for a, b in PAIRS:
+        seeds = sorted(set(arms.get(a, {})) & set(arms.get(b, {})))
+        if not seeds:
+            continue
+        paired[f"{a} - {b}"] = {}
+        for key, _, _ in METRICS:
+            diffs = [arms[a][s][key] - arms[b][s][key] for s in seeds]
+            better = sum((d < 0) if key.endswith("rmse") else (d > 0) for d in diffs)
+            paired[f"{a} - {b}"][key] = {**mean_se(diffs), "per_seed": diffs, "a_better_in": better}
+    return summary, paired
 
 
-def aggregate(per_seed: dict[int, dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean and standard deviation (ddof 0; 0 for one seed) over seeds of every headline number."""
-    rows = [headline(result) for result in per_seed.values()]
-    return {
-        key: {"mean": float(np.mean([r[key] for r in rows])), "std": float(np.std([r[key] for r in rows]))}
-        for key in rows[0]
-    }
+def _cell(stat: dict[str, float], scale: float, digits: int) -> str:
+    text = f"{scale * stat['mean']:.{digits}f}"
+    return text if math.isnan(stat["se"]) else f"{text} ± {scale * stat['se']:.{digits}f}"
 
 
-def markdown_table(summary: dict[str, dict[str, dict[str, float]]], num_seeds: int, test_sizes: dict[str, int]) -> str:
-    """One row per arm: accuracies (%), training wall time and pruning overhead (s), rare share of the training set;
-    a footnote gives the largest binomial standard error of one test accuracy (test sizes `{"overall", "rare"}`)."""
-
-    def cell(stat: dict[str, float], scale: float, digits: int) -> str:
-        text = f"{scale * stat['mean']:.{digits}f}"
-        return f"{text} ± {scale * stat['std']:.{digits}f}" if num_seeds > 1 else text
-
-    header = [name for _, name in METRICS] + ["train wall (s)", "pruning overhead (s)", "rare share of train set"]
+def markdown_tables(summary: dict[str, Any], paired: dict[str, Any], floor: dict[str, float] | None) -> str:
+    """The per-arm table (mean ± SE over seeds) and the paired-difference table."""
+    digits = {100.0: 1, 1.0: 2}
+    header = [name for _, name, _ in METRICS] + ["images seen", "train wall (s)", "pruning (s)", "rare share"]
     lines = ["| arm | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
     for arm, stats in summary.items():
-        cells = [cell(stats[key], 100, 1) for key, _ in METRICS]
-        cells += [cell(stats["train_s"], 1, 0), cell(stats["pruning_s"], 1, 1)]
-        cells.append(cell(stats["rare_share"], 100, 1) + " %")
+        cells = [_cell(stats[key], scale, digits[scale]) for key, _, scale in METRICS]
+        cells += [f"{stats['images_seen']['mean']:.0f}", _cell(stats["train_s"], 1, 0), _cell(stats["pruning_s"], 1, 0)]
+        cells.append(_cell(stats["rare_share"], 100, 1) + " %")
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    lines.append(
-        f"\nOne test accuracy has a binomial standard error of at most {50 / math.sqrt(test_sizes['overall']):.1f} pp "
-        f"overall (n = {test_sizes['overall']}) and {50 / math.sqrt(test_sizes['rare']):.1f} pp on the rare classes "
-        f"(n = {test_sizes['rare']})" + (f"; ± is the std over {num_seeds} seeds." if num_seeds > 1 else ".")
-    )
+    if floor is not None:
+        cells = [f"{scale * floor[key]:.{digits[scale]}f}" for key, _, scale in METRICS]
+        lines.append("| random weights | " + " | ".join(cells) + " | 0 | – | – | – |")
+    lines += ["", "| paired difference (per seed) | " + " | ".join(name for _, name, _ in METRICS) + " |"]
+    lines.append("|---" * (len(METRICS) + 1) + "|")
+    for pair, stats in paired.items():
+        cells = [
+            f"{_cell(stats[key], scale, digits[scale])} ({stats[key]['a_better_in']}/{stats[key]['n']})"
+            for key, _, scale in METRICS
+        ]
+        lines.append(f"| {pair} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def verdict(paired: dict[str, Any]) -> dict[str, Any]:
+    """Whether the setup can show a balancing effect (oracle − uniform > its SE, per accuracy) and where dynamic lands
+    between uniform (0) and the oracle (1), per accuracy."""
+    out: dict[str, Any] = {}
+    if "oracle - uniform" not in paired or "dynamic - uniform" not in paired:
+        return out
+    for key, _, _ in METRICS[:4]:
+        gain = paired["oracle - uniform"][key]
+        dynamic = paired["dynamic - uniform"][key]["mean"]
+        out[key] = {
+            "oracle_gain": gain["mean"],
+            "oracle_gain_se": gain["se"],
+            "balancing_effect_shown": bool(gain["mean"] > gain["se"] + 1e-9),
+            "dynamic_share_of_oracle_gain": dynamic / gain["mean"] if gain["mean"] != 0 else float("nan"),
+        }
+    return out
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
-    """Left: grouped bars of the six accuracies per arm (error bars: std over seeds, or with one seed the binomial
-    standard error of the test accuracy). Right: the in-training k-NN curves."""
+    """Left: accuracies per arm (bars: mean, error bars: SE over seeds, dots: seeds). Right: paired differences."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     summary, arms = results["summary"], list(results["summary"])
-    fig, (bars, curves) = plt.subplots(1, 2, figsize=(13, 4.5))
+    accuracy = [(k, n) for k, n, s in METRICS if s == 100.0]
+    fig, (bars, diffs) = plt.subplots(1, 2, figsize=(14, 4.8), gridspec_kw={"width_ratios": [3, 2]})
     width = 0.8 / len(arms)
-    positions = np.arange(len(METRICS))
+    positions = np.arange(len(accuracy))
     for i, arm in enumerate(arms):
-        means = [100 * summary[arm][key]["mean"] for key, _ in METRICS]
-        if len(results["arms"][arm]) > 1:
-            errors = [100 * summary[arm][key]["std"] for key, _ in METRICS]
-        else:  # one seed: the binomial standard error of the test accuracy
-            evaluation = next(iter(results["arms"][arm].values()))["evaluation"]
-            errors = [100 * evaluation[probe][f"{part}_se"] for probe, part in (k.rsplit("_", 1) for k, _ in METRICS)]
-        bars.bar(
-            positions + (i - (len(arms) - 1) / 2) * width,
-            means,
-            width,
-            yerr=errors,
-            label=arm,
-            color=ARM_COLOURS.get(arm),
-            capsize=3,
-        )
-        for x, m, e in zip(positions + (i - (len(arms) - 1) / 2) * width, means, errors, strict=True):
-            bars.text(x, m + e + 0.3, f"{m:.0f}", ha="center", va="bottom", fontsize=7)
-    bars.axhline(100 / NUM_CLASSES, color="black", ls=":", lw=1, label="chance")
-    bars.set_xticks(positions, [name.replace(" (", "\n(").replace(") ", ")\n") for _, name in METRICS], fontsize=8)
+        x = positions + (i - (len(arms) - 1) / 2) * width
+        means = [100 * summary[arm][k]["mean"] for k, _ in accuracy]
+        errors = [100 * np.nan_to_num(summary[arm][k]["se"]) for k, _ in accuracy]
+        bars.bar(x, means, width, yerr=errors, label=arm, color=ARM_COLOURS[arm], capsize=2)
+        for j, (key, _) in enumerate(accuracy):
+            seeds = [100 * r[key] for r in results["arms"][arm].values()]
+            bars.plot([x[j]] * len(seeds), seeds, "k.", ms=3)
+    if results.get("random_weights"):
+        for j, (key, _) in enumerate(accuracy):
+            bars.hlines(100 * results["random_weights"][key], j - 0.45, j + 0.45, colors="black", linestyles="--")
+    bars.axhline(100 / NUM_CLASSES, color="black", ls=":", lw=1)
+    bars.set_xticks(positions, [name for _, name in accuracy])
     bars.set_ylabel("accuracy on the class-balanced test set (%)")
-    rare_names = ", ".join(CLASS_NAMES[c] for c in results["rare_classes"])
-    bars.set_title(f"frozen-teacher probes (rare = {rare_names})", fontsize=9)
-    bars.legend(fontsize=8)
-    for arm in arms:
-        for seed, result in results["arms"][arm].items():
-            curve = result["knn_curve"]
-            curves.plot(
-                [p["step"] for p in curve],
-                [100 * p["knn_accuracy"] for p in curve],
-                marker="o",
-                color=ARM_COLOURS.get(arm),
-                alpha=0.9,
-                label=f"{arm} (seed {seed})",
-            )
+    bars.set_title("frozen teachers (dots: seeds; dashed: random weights; dotted: chance)", fontsize=9)
+    bars.legend(fontsize=7, ncol=len(arms), loc="upper center", bbox_to_anchor=(0.5, -0.08))
+    pairs = list(results["paired"])
+    y = np.arange(len(pairs))
+    for j, (key, name) in enumerate(accuracy):
+        means = [100 * results["paired"][p][key]["mean"] for p in pairs]
+        errors = [100 * np.nan_to_num(results["paired"][p][key]["se"]) for p in pairs]
+        diffs.errorbar(means, y + (j - 1.5) * 0.18, xerr=errors, fmt="o", ms=3, capsize=2, label=name)
+    diffs.axvline(0, color="black", lw=1)
+    diffs.set_yticks(y, pairs, fontsize=8)
+    diffs.invert_yaxis()
+    diffs.set_xlabel("paired difference per seed (pp), mean ± SE")
+    diffs.legend(fontsize=7)
     setup = results["setup"]
-    first_round = setup["pruning_warmup_epochs"] * setup["steps_per_epoch"]
-    curves.axvline(first_round, color="black", ls="--", lw=1, label="first pruning round (T_w)")
-    curves.set_xlabel("optimisation step")
-    curves.set_ylabel("k-NN accuracy (%)")
-    curves.set_title("in-training weighted k-NN of the teacher (trainer's bank / balanced test)", fontsize=9)
-    curves.legend(fontsize=7)
     fig.suptitle(
-        f"Dynamic pruning vs full archive vs random subset: {setup['images_seen']} images seen per arm, "
-        f"archive N={setup['archive_size']}, rho={setup['rho']}",
+        f"Pruning strategies at equal images seen ({setup['images_seen']}): archive N={setup['archive_size']} "
+        f"({100 * setup['redundancy']:.0f} % near-duplicates), rho={setup['rho']}, {len(setup['seeds'])} seeds",
         fontsize=10,
     )
     fig.tight_layout()
@@ -395,41 +363,90 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny CPU smoke setting (< 2 min)")
+    parser.add_argument("--quick", action="store_true", help="tiny CPU smoke setting (~2 min)")
     parser.add_argument("--config", type=Path, default=BASE_CONFIG, help="base training config (YAML)")
     parser.add_argument("--output-dir", type=Path, default=None, help="runs go to OUTPUT_DIR/seed<S>/<arm>")
-    parser.add_argument("--epochs", type=int, default=None, help="override the config's epochs")
-    parser.add_argument("--steps-per-epoch", type=int, default=None, help="override the config's steps_per_epoch")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0], help="run seeds (each trains the three arms)")
-    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS), help="arms to train")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="run seeds (each trains every arm)")
+    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=list(ARMS), help="arms to train")
+    parser.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="config overrides for every arm")
+    parser.add_argument("--eval-seed", type=int, default=100, help="seed of the probe archives")
     parser.add_argument(
-        "--eval-sizes",
+        "--eval-per-class",
         type=int,
         nargs=3,
         default=None,
         metavar=("TRAIN", "VAL", "TEST"),
-        help="probe split sizes (default 1000 250 500; --quick 300 100 200)",
+        help=f"images per class of the probe splits (default {' '.join(map(str, EVAL_PER_CLASS.values()))})",
     )
-    parser.add_argument("--eval-seed", type=int, default=100, help="seed of the probe archives (train/val/test)")
+    parser.add_argument("--reuse", action="store_true", help="re-probe arms whose output folder holds a finished run")
     parser.add_argument(
-        "--reuse", action="store_true", help="skip training of arms whose output folder holds a finished run (re-probe)"
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="combine the results JSONs of runs of the same setup over different seeds (e.g. run in parallel), "
+        "without training or probing",
     )
     parser.add_argument("--results", type=Path, default=None, help="results JSON path")
     parser.add_argument("--figure", type=Path, default=None, help="figure PNG path")
     return parser.parse_args(argv)
 
 
-def _warm_imports() -> None:
-    """Import matplotlib before the first arm, so that its import time is not charged to that arm's wall time."""
-    import matplotlib
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides = dict(QUICK_OVERRIDES) if args.quick else {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {item!r}")
+        overrides[key] = value.split(",") if "," in value else value
+    return overrides
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def finish(results: dict[str, Any], results_path: Path, figure_path: Path) -> None:
+    """Statistics, tables, verdict, JSON and figure of the (arm → seed → result) records gathered so far."""
+    done = {arm: per_seed for arm, per_seed in results["arms"].items() if per_seed}
+    results["summary"], results["paired"] = summarise(done)
+    results["verdict"] = verdict(results["paired"])
+    results["table_markdown"] = markdown_tables(results["summary"], results["paired"], results["random_weights"])
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2))
+    plot(results, figure_path)
+    print(results["table_markdown"], flush=True)
+
+
+def merge(paths: list[Path], results_path: Path, figure_path: Path) -> dict[str, Any]:
+    """Combine per-seed results files of one setup (their `setup` must agree but for the seeds)."""
+    parts = [json.loads(path.read_text()) for path in paths]
+
+    def strip(setup: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in setup.items() if k != "seeds"}
+
+    if any(strip(part["setup"]) != strip(parts[0]["setup"]) for part in parts):
+        raise SystemExit(f"--merge: the setups of {', '.join(map(str, paths))} differ")
+    results = {**parts[0], "merged_from": [str(p) for p in paths], "commands": [p["command"] for p in parts]}
+    results["arms"] = {arm: {} for arm in parts[0]["arms"]}
+    for part in parts:
+        for arm, per_seed in part["arms"].items():
+            results["arms"].setdefault(arm, {}).update(per_seed)
+    results["setup"]["seeds"] = sorted({int(s) for per_seed in results["arms"].values() for s in per_seed})
+    results["wall_s"] = max(part["wall_s"] for part in parts)
+    results["wall_s_note"] = "the runs were parallel: wall_s is the longest"
+    finish(results, results_path, figure_path)
+    return results
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
-    _warm_imports()
+    import matplotlib
+
+    matplotlib.use("Agg")  # imported before the first arm, so that its import is not charged to that arm's time
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     out = args.output_dir or ROOT / "outputs" / ("pruning_experiment_quick" if args.quick else "pruning_experiment")
     results_path = args.results or (
@@ -438,90 +455,70 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figure_path = args.figure or (
         out / "pruning_experiment.png" if args.quick else ROOT / "benchmarks" / "figures" / "pruning_experiment.png"
     )
-    overrides = dict(QUICK_OVERRIDES) if args.quick else {}
-    if args.epochs is not None:
-        overrides["epochs"] = args.epochs
-    if args.steps_per_epoch is not None:
-        overrides["steps_per_epoch"] = args.steps_per_epoch
-    eval_sizes = args.eval_sizes or (
-        [QUICK_EVAL_SIZES[s] for s in ("train", "val", "test")] if args.quick else [1000, 250, 500]
+    if args.merge:
+        return merge(args.merge, results_path, figure_path)
+    overrides = _overrides(args)
+    reference = arm_config(args.config, "uniform", args.seeds[0], out / "unused", overrides)
+    archive = SyntheticWVArchive(reference.synthetic)
+    rare = rare_classes(archive)
+    archives = eval_archives(
+        reference.synthetic, QUICK_EVAL_PER_CLASS if args.quick else EVAL_PER_CLASS, args.eval_seed
     )
-    reference = arm_config(args.config, "pruning", args.seeds[0], out / "unused", overrides)
-    weights = archive_class_weights(reference)
-    rare = rare_classes(weights)
-    sizes = dict(zip(("train", "val", "test"), eval_sizes, strict=True))
-    data = build_probe_data("synthetic", "tengeop", reference.model.image_size, sizes, seed=args.eval_seed)
-    bank_config = SyntheticArchiveConfig(num_samples=sizes["train"], image_size=reference.model.image_size)
-    bank_seed = args.eval_seed + 3
-    balanced_bank = balanced_split(bank_config, num_per_class=max(1, sizes["train"] // NUM_CLASSES), seed=bank_seed)
-    run, pruning = reference.run, reference.pruning
+    knn = (reference.knn.knn_k, reference.knn.knn_temperature)
+    run, selection = reference.run, reference.selection
+    started = time.perf_counter()
     results: dict[str, Any] = {
-        "command": " ".join([Path(sys.executable).name, *sys.argv]),
+        "command": " ".join(["python", *sys.argv]),
+        "commit": _git_commit(),
         "machine": {
             "platform": platform.platform(),
             "cpu_count": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
             "torch": torch.__version__,
             "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "load_average_at_start": os.getloadavg(),
         },
         "setup": {
-            "base_config": str(args.config),
+            "base_config": str(args.config.relative_to(ROOT) if args.config.is_relative_to(ROOT) else args.config),
             "overrides": overrides,
-            "archive_size": reference.data.synthetic_num_samples,
-            "archive_class_weights": list(weights),
-            "archive_class_weights_source": "synthetic_class_weights"
-            if reference.data.synthetic_class_weights
-            else "default heavy-tailed skew of the synthetic archive",
-            "image_size": reference.model.image_size,
+            "archive_size": len(archive),
+            "redundancy": reference.synthetic.redundancy,
+            "redundancy_bases": reference.synthetic.redundancy_bases,
+            "variety": reference.synthetic.variety,
+            "archive_class_histogram": archive.class_counts().tolist(),
+            "image_size": reference.model.input_size,
             "backbone": reference.model.backbone,
             "epochs": run.epochs,
             "steps_per_epoch": run.steps_per_epoch,
             "batch_size": run.batch_size,
             "images_seen": run.epochs * run.steps_per_epoch * run.batch_size,
-            "rho": pruning.pruning_rho,
-            "eta": pruning.pruning_eta,
-            "pruning_warmup_epochs": pruning.pruning_warmup_epochs,
-            "pruning_every_epochs": pruning.pruning_every_epochs,
-            "pruning_clusters": pruning.pruning_clusters,
-            "random_arm": "uniform random round(rho*N) subset drawn once at epoch T_w and kept",
-            "eval": {
-                "sizes": sizes,
-                "seed": args.eval_seed,
-                "knn_k": run.knn_k,
-                "knn_temperature": run.knn_temperature,
-                "test": "class-balanced",
-                "train/val": "heavy-tailed (archive weights)",
-                "balanced_bank": f"class-balanced k-NN bank, {sizes['train']} images, seed {bank_seed}",
-            },
+            "rho": selection.rho,
+            "pruning_warmup_epochs": reference.pruning.warmup_epochs,
+            "pruning_every_epochs": reference.pruning.every_epochs,
+            "pruning_clusters": selection.clusters,
+            "eval": {name: f"class-balanced, {len(a)} images, seed {a.config.seed}" for name, a in archives.items()},
             "seeds": args.seeds,
         },
-        "rare_classes": rare,
-        "rare_class_names": [CLASS_NAMES[c] for c in rare],
+        "rare_classes": [CLASS_NAMES[c] for c in rare],
         "arms": {arm: {} for arm in args.arms},
     }
+    results["random_weights"] = evaluate_model(
+        f"random:{reference.model.backbone}", reference.model.input_size, archives, rare, knn
+    )
     for seed in args.seeds:
         for arm in args.arms:
             config = arm_config(args.config, arm, seed, out / f"seed{seed}" / arm, overrides)
             logger.info("=== seed %d, arm %s → %s", seed, arm, config.run.output_dir)
-            trained = trained_or_train(config, arm, args.reuse)
-            logs = run_logs(Path(config.run.output_dir))
-            histograms = logs.pop("selected_class_histograms", None) or trained.pop("selected_class_histograms", None)
-            result = {**trained, **logs, "selected_class_histograms": histograms}
-            result["rare_share"] = rare_share(histograms or [trained["archive_class_histogram"]], rare)
-            result["evaluation"] = evaluate_model(
-                trained["final_model"], data, balanced_bank, rare, run.knn_k, run.knn_temperature
-            )
-            results["arms"][arm][seed] = result
-            logger.info("seed %d, arm %s: %s", seed, arm, headline(result))
-    results["summary"] = {arm: aggregate(per_seed) for arm, per_seed in results["arms"].items()}
-    first = next(iter(next(iter(results["arms"].values())).values()))["evaluation"]["linear"]
-    test_sizes = {"overall": first["overall_n"], "rare": first["rare_n"]}
-    results["table_markdown"] = markdown_table(results["summary"], len(args.seeds), test_sizes)
-    results_path.parent.mkdir(parents=True, exist_ok=True)
-    results_path.write_text(json.dumps(results, indent=2))
-    plot(results, figure_path)
-    print(results["table_markdown"])
-    print(f"\nresults: {results_path}\nfigure: {figure_path}")
+            trained = trained_or_train(config, args.reuse)
+            histograms = trained["selected_class_histograms"] or [trained["archive_class_histogram"]]
+            rare_share = float(np.mean([sum(h[c] for c in rare if c < len(h)) / sum(h) for h in histograms]))
+            evaluation = evaluate_model(trained["final_model"], config.model.input_size, archives, rare, knn)
+            results["arms"][arm][seed] = {**trained, **evaluation, "rare_share": rare_share}
+            logger.info("seed %d, arm %s: %s", seed, arm, {k: evaluation[k] for k, _, _ in METRICS})
+        results["wall_s"] = time.perf_counter() - started
+        finish(results, results_path, figure_path)
+    print(json.dumps(results["verdict"], indent=2))
+    print(f"\nresults: {results_path}\nfigure: {figure_path}\nwall time: {results['wall_s']:.0f} s")
     return results
 
 

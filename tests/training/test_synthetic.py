@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from training.data import (
     SyntheticWVArchive,
     balanced_split,
 )
-from training.data.synthetic import DEFAULT_CLASS_WEIGHTS, SEA_ICE, _speckle
+from training.data.synthetic import DEFAULT_CLASS_WEIGHTS, SEA_ICE, RenderStyle, _speckle, draw_style
 from training.data.write_archive import CLASS_FOLDER_TO_LABEL, main, write_archive
 
 ONLY_OCEAN = (1.0,) + (0.0,) * 9
@@ -190,3 +191,62 @@ def test_write_archive_cli_and_refusals(tmp_path: Path) -> None:
         write_archive(out, "npy", SyntheticArchiveConfig(num_samples=2, image_size=16))
     with pytest.raises(ValueError, match="unknown format 'tiff'; valid formats: geotiff, npy, parquet, arrow"):
         write_archive(tmp_path / "b", "tiff", SyntheticArchiveConfig(num_samples=2, image_size=16))
+
+
+def _block_db(image: np.ndarray, block: int) -> np.ndarray:
+    """dB image averaged over block x block pixels (speckle averages out, the scene stays)."""
+    n = image.shape[0] // block
+    return db(image).reshape(n, block, n, block).mean(axis=(1, 3))
+
+
+def _aligned_correlation(a: np.ndarray, b: np.ndarray, max_shift: int = 2) -> float:
+    """Largest correlation of b with a circularly shifted by up to max_shift blocks (duplicates are shifted)."""
+    shifts = range(-max_shift, max_shift + 1)
+    return max(np.corrcoef(np.roll(a, (i, j), (0, 1)).ravel(), b.ravel())[0, 1] for i in shifts for j in shifts)
+
+
+def test_redundancy_gives_the_stated_share_of_near_duplicates() -> None:
+    config = SyntheticArchiveConfig(num_samples=20_000, image_size=64, redundancy=0.6, redundancy_bases=4, seed=5)
+    archive = SyntheticWVArchive(config)
+    base = archive.duplicate_of()
+    assert abs((base >= 0).mean() - 0.6) < 3 * (0.6 * 0.4 / 20_000) ** 0.5
+    assert set(base[base >= 0].tolist()) == {0, 1, 2, 3}
+    labels = archive.labels()
+    assert (labels[base >= 0] == TENGEOP_CLASSES.index("pure ocean waves")).all()
+    independent = np.bincount(labels[base < 0], minlength=10) / (base < 0).sum()
+    np.testing.assert_allclose(independent, DEFAULT_CLASS_WEIGHTS, atol=0.015)  # the rest follow the weights
+    same = np.flatnonzero(base == 0)[:3]
+    others = [*np.flatnonzero(base == 1)[:2], *np.flatnonzero(base < 0)[:3]]
+    first, second = archive[same[0]], archive[same[1]]
+    assert first["wind_speed"] == second["wind_speed"] and first["wave_height"] == second["wave_height"]
+    assert not np.array_equal(first["image"], second["image"])  # new speckle, shift and gain
+    ref = _block_db(first["image"], 4)
+    near = [_aligned_correlation(ref, _block_db(archive[i]["image"], 4)) for i in same[1:]]
+    far = [_aligned_correlation(ref, _block_db(archive[i]["image"], 4)) for i in others]
+    assert min(near) > 0.6 and max(far) < 0.5, (near, far)
+    assert (SyntheticWVArchive(replace(config, redundancy=0.0)).duplicate_of() == -1).all()
+    assert (balanced_split(config, 2).duplicate_of() == -1).all()
+    with pytest.raises(ValueError, match="redundancy in"):
+        SyntheticArchiveConfig(redundancy=1.0)
+
+
+def test_variety_draws_the_rendering_per_scene_and_keeps_labels() -> None:
+    ocean = (1.0,) + (0.0,) * 9
+    plain = SyntheticArchiveConfig(num_samples=60, image_size=32, seed=2, class_weights=ocean)
+    varied = replace(plain, variety=1.0)
+    assert draw_style(np.random.default_rng(0), 3, plain) == RenderStyle(looks=6.0, noise_floor_db=-27.0)
+    styles = [draw_style(np.random.default_rng(i), 3, varied) for i in range(300)]
+    assert min(s.looks for s in styles) < 4.0 and max(s.looks for s in styles) > 9.0
+    assert 0.15 < np.mean([s.secondary is not None for s in styles]) < 0.35
+    assert all(s.secondary != 3 for s in styles)  # never the scene's own class
+    spread = {}
+    for name, config in (("plain", plain), ("varied", varied)):
+        archive = SyntheticWVArchive(config)
+        images = [archive[i]["image"] for i in range(len(archive))]
+        assert all(np.isfinite(im).all() and (im >= 0).all() for im in images)
+        roughness = [np.std(db(im) - np.roll(db(im), 1, 0)) for im in images]  # speckle + fine texture, dB
+        spread[name] = np.std(roughness)
+    assert spread["varied"] > 2 * spread["plain"]  # the speckle's look differs from scene to scene
+    again = SyntheticWVArchive(varied)
+    np.testing.assert_array_equal(again[7]["image"], SyntheticWVArchive(varied)[7]["image"])
+    np.testing.assert_array_equal(again.labels(), SyntheticWVArchive(plain).labels())

@@ -67,6 +67,25 @@ class SyntheticArchiveConfig:
     noise_floor_db: float = field(
         default=-27.0, metadata={"help": "Noise-equivalent sigma0 (dB) added to the intensity before speckle."}
     )
+    variety: float = field(
+        default=0.0,
+        metadata={
+            "help": "Spread, in [0, 1], of the rendering choices drawn per scene (speckle looks and correlation, "
+            "noise floor, incidence, swell spectrum shape, phenomenon strength, a secondary phenomenon); 0 = one "
+            "fixed rendering (the images of earlier versions, bit for bit)."
+        },
+    )
+    redundancy: float = field(
+        default=0.0,
+        metadata={
+            "help": "Share, in [0, 1), of the samples that are near-duplicates of `redundancy_bases` open-ocean scenes "
+            "(same scene, new speckle, shifted by a few pixels, +-0.3 dB gain), like the WV archive's many "
+            "near-identical open-ocean vignettes; the other samples follow class_weights."
+        },
+    )
+    redundancy_bases: int = field(
+        default=8, metadata={"help": "Number of distinct open-ocean base scenes the near-duplicates repeat (>= 1)."}
+    )
 
     def __post_init__(self) -> None:
         self.class_weights = tuple(float(w) for w in self.class_weights)
@@ -86,6 +105,13 @@ class SyntheticArchiveConfig:
             raise ValueError("pixel_spacing_m and calibration must be positive")
         if self.looks <= 1:
             raise ValueError(f"looks must be > 1, got {self.looks}")
+        if not 0.0 <= self.variety <= 1.0:
+            raise ValueError(f"variety must be in [0, 1], got {self.variety}")
+        if not 0.0 <= self.redundancy < 1.0 or self.redundancy_bases < 1:
+            raise ValueError(
+                f"need redundancy in [0, 1) and redundancy_bases >= 1, got {self.redundancy} and "
+                f"{self.redundancy_bases}"
+            )
 
 
 @dataclass(frozen=True)
@@ -104,6 +130,8 @@ class SeaState:
 # --------------------------------------------------------------------------------------------------- geophysics
 
 _WEIBULL_SHAPE, _WEIBULL_SCALE = 2.0, 8.0
+_VARIETY_INCIDENCE_DEG = 1.0
+"""Extra incidence jitter (deg, standard deviation) at variety 1 (e.g. attitude and swath-edge differences)."""
 _WIND_RANGE = {  # class-dependent wind range (m/s): streaks and convection need wind, slicks survive only low wind
     CLASS_NAMES.index("wind streaks"): (3.0, 25.0),
     CLASS_NAMES.index("micro convective cells"): (3.0, 25.0),
@@ -141,7 +169,8 @@ def draw_sea_state(rng: np.random.Generator, label: int, config: SyntheticArchiv
         wave_dir = rng.uniform(0.0, 2.0 * math.pi)
         wavelength = 1.56 * rng.uniform(9.0, 15.0) ** 2
     swath = int(rng.integers(2))
-    incidence = config.wv_incidence[swath] + config.incidence_jitter_deg * rng.standard_normal()
+    jitter = config.incidence_jitter_deg + _VARIETY_INCIDENCE_DEG * config.variety
+    incidence = config.wv_incidence[swath] + jitter * rng.standard_normal()
     return SeaState(
         label=label,
         wind_speed=wind,
@@ -415,6 +444,70 @@ _RENDERERS: tuple[Callable[[_Scene], Rendered], ...] = (
 )
 
 
+# ----------------------------------------------------------------------------------------- rendering choices
+
+
+@dataclass(frozen=True)
+class RenderStyle:
+    """Rendering choices of one scene, drawn per scene when ``variety`` > 0 (`draw_style`); the defaults are the
+    fixed rendering of ``variety = 0``. They change how a scene looks, never its label or sea state."""
+
+    looks: float
+    noise_floor_db: float
+    speckle_correlation_px: float = 0.0
+    """Standard deviation (px) of the Gaussian correlating the speckle (SAR oversampling); 0 = white speckle."""
+    swell_width: tuple[float, float] = (0.15, 0.25)
+    """Relative widths (along, across the direction) of the swell's spectral peak."""
+    second_swell: float = 0.0
+    """Relative amplitude of a second, crossing swell system (0 = none)."""
+    broadband: float = 0.0
+    """Weight (dB per unit field) of a broadband wind-sea texture (a |k|^-3 field)."""
+    phenomenon_gain: float = 1.0
+    """Factor on the class phenomenon's dB perturbation."""
+    gain_db: float = 0.0
+    """Calibration offset (dB) of the whole scene."""
+    secondary: int | None = None
+    """Class id of a weaker secondary phenomenon mixed into the scene (half strength), or None."""
+
+
+_SECONDARY_CLASSES = tuple(
+    CLASS_NAMES.index(name)
+    for name in ("wind streaks", "micro convective cells", "rain cells", "biological slicks", "atmospheric front",
+                 "oceanic front")
+)  # fmt: skip
+"""Phenomena that can co-occur, weaker, with another class's phenomenon (never on pure ocean waves or sea ice, whose
+labels would then be wrong)."""
+
+
+def draw_style(rng: np.random.Generator, label: int, config: SyntheticArchiveConfig) -> RenderStyle:
+    """Draw the rendering choices of one scene; each spread is scaled by ``config.variety`` (0: the fixed style).
+
+    At variety v: looks L·2^(v·u), u ~ U(-1, 1); noise floor +v·U(-4, 3) dB; speckle correlation v·U(0, 1) px;
+    swell peak widths ·2^(v·u); a crossing swell (amplitude v·U(0.3, 0.8)) in half of the scenes; broadband
+    wind-sea texture v·U(0, 1) dB; phenomenon gain 2^(v·U(-0.5, 0.5)); calibration offset v·U(-0.5, 0.5) dB; and in a
+    quarter of the scenes of the other classes, a secondary phenomenon (`_SECONDARY_CLASSES`, not the scene's own).
+    """
+    v = config.variety
+    if v == 0.0:
+        return RenderStyle(looks=config.looks, noise_floor_db=config.noise_floor_db)
+    u = rng.uniform(-1.0, 1.0, size=3)
+    looks = max(config.looks * 2.0 ** (v * u[0]), 1.5)
+    secondary = None
+    if label not in (PURE_OCEAN_WAVES, SEA_ICE) and rng.random() < 0.25 * v:
+        secondary = int(rng.choice([c for c in _SECONDARY_CLASSES if c != label]))
+    return RenderStyle(
+        looks=looks,
+        noise_floor_db=config.noise_floor_db + v * rng.uniform(-4.0, 3.0),
+        speckle_correlation_px=v * rng.uniform(0.0, 1.0),
+        swell_width=(0.15 * 2.0 ** (v * u[1]), 0.25 * 2.0 ** (v * u[2])),
+        second_swell=v * rng.uniform(0.3, 0.8) if rng.random() < 0.5 else 0.0,
+        broadband=v * rng.uniform(0.0, 1.0),
+        phenomenon_gain=2.0 ** (v * rng.uniform(-0.5, 0.5)),
+        gain_db=v * rng.uniform(-0.5, 0.5),
+        secondary=secondary,
+    )
+
+
 # ----------------------------------------------------------------------------------------------- labels
 
 
@@ -430,6 +523,12 @@ def _class_uniforms(seed: int, indices: np.ndarray) -> np.ndarray:
     """One uniform in [0, 1) per index, a hash of (seed, index): vectorised, independent of the rendering rng."""
     key = _splitmix64(np.array([seed % 2**64], dtype=np.uint64))
     return (_splitmix64(key ^ indices.astype(np.uint64)) >> np.uint64(11)).astype(np.float64) * 2.0**-53
+
+
+_DUPLICATE_KEY = 0x0D0B1E
+"""Mixed into the seed of the near-duplicate hash, so it is independent of the class hash."""
+_DUPLICATE_SHIFT_PX = 3
+_DUPLICATE_GAIN_DB = 0.3
 
 
 # ---------------------------------------------------------------------------------------------- dataset
@@ -469,7 +568,21 @@ class SyntheticWVArchive:
         if self.config.balanced:
             return idx % NUM_CLASSES
         labels = np.searchsorted(self._cdf, _class_uniforms(self.config.seed, idx), side="right")
-        return np.minimum(labels, NUM_CLASSES - 1).astype(np.int64)
+        labels = np.minimum(labels, NUM_CLASSES - 1).astype(np.int64)
+        labels[self.duplicate_of(idx) >= 0] = PURE_OCEAN_WAVES
+        return labels
+
+    def duplicate_of(self, indices: np.ndarray | None = None) -> np.ndarray:
+        """Per index (default: all), the open-ocean base scene (0 .. redundancy_bases - 1) it nearly duplicates, or
+        -1 for an independent scene. Vectorised, no rendering; each index is a duplicate with probability
+        ``redundancy`` (a hash of (seed, index), independent of the class draw)."""
+        cfg = self.config
+        idx = np.arange(len(self), dtype=np.int64) if indices is None else np.asarray(indices, dtype=np.int64)
+        if cfg.redundancy == 0.0 or cfg.balanced:
+            return np.full(idx.shape, -1, dtype=np.int64)
+        u = _class_uniforms(cfg.seed ^ _DUPLICATE_KEY, idx)
+        base = np.minimum((u / cfg.redundancy * cfg.redundancy_bases).astype(np.int64), cfg.redundancy_bases - 1)
+        return np.where(u < cfg.redundancy, base, -1)
 
     def class_counts(self) -> np.ndarray:
         """Number of samples per class, shape (10,), in `CLASS_NAMES` order."""
@@ -484,8 +597,19 @@ class SyntheticWVArchive:
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} out of range for {self.describe(index)} of length {len(self)}")
         rng = self._rng(index)
-        state = draw_sea_state(rng, self._label(index), self.config)
-        image = self._render(rng, state)
+        base = int(self.duplicate_of(np.array([index]))[0])
+        if base >= 0:  # the base scene's sea state and rendering; new speckle, shift and gain from the index's rng
+            scene_rng = self._rng(base, stream=2)
+            state = draw_sea_state(scene_rng, PURE_OCEAN_WAVES, self.config)
+            style = draw_style(self._rng(base, stream=3), PURE_OCEAN_WAVES, self.config)
+            image = self._render(scene_rng, state, style, speckle_rng=rng)
+            shift = rng.integers(-_DUPLICATE_SHIFT_PX, _DUPLICATE_SHIFT_PX + 1, size=2)
+            gain = 10.0 ** (rng.uniform(-_DUPLICATE_GAIN_DB, _DUPLICATE_GAIN_DB) / 20.0)  # amplitude: dB / 20
+            image = np.roll(image, tuple(int(s) for s in shift), axis=(0, 1)) * np.float32(gain)
+        else:
+            state = draw_sea_state(rng, self._label(index), self.config)
+            style = draw_style(self._rng(index, stream=1), state.label, self.config)
+            image = self._render(rng, state, style)
         unknown = state.label == SEA_ICE
         return {
             "image": image,
@@ -501,27 +625,72 @@ class SyntheticWVArchive:
             self.labels()
         return int(self._all_labels[index])  # type: ignore[index]
 
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.config.seed % 2**63, index])
+    def _rng(self, index: int, stream: int = 0) -> np.random.Generator:
+        """Generator of sample ``index`` (stream 0), of its rendering choices (1), of base scene ``index`` (2) and
+        of that base scene's rendering choices (3)."""
+        key = [self.config.seed % 2**63, index]
+        return np.random.default_rng(key if stream == 0 else [*key, stream])
 
-    def _render(self, rng: np.random.Generator, state: SeaState) -> np.ndarray:
-        """Amplitude DN image (n, n) float32 for ``state``, drawing all randomness from ``rng``."""
+    def _render(
+        self,
+        rng: np.random.Generator,
+        state: SeaState,
+        style: RenderStyle,
+        speckle_rng: np.random.Generator | None = None,
+    ) -> np.ndarray:
+        """Amplitude DN image (n, n) float32 for ``state`` rendered with ``style``: the scene's randomness from
+        ``rng``, the speckle from ``speckle_rng`` (default ``rng``)."""
         cfg = self.config
         if self._grid is None:
             self._grid = _Grid(cfg.image_size)
         grid = self._grid
-        base_db = mean_sigma0_db(state.wind_speed, state.incidence_angle, state.wind_direction)
+        base_db = mean_sigma0_db(state.wind_speed, state.incidence_angle, state.wind_direction) + style.gain_db
         wavelength_px = float(np.clip(state.wavelength / cfg.pixel_spacing_m, 2.5, grid.n / 3))
-        swell = _random_field(rng, grid, _peak_spectrum(grid, 1.0 / wavelength_px, state.wave_direction, 0.15, 0.25))
+        swell_spectrum = _peak_spectrum(grid, 1.0 / wavelength_px, state.wave_direction, *style.swell_width)
+        swell = _random_field(rng, grid, swell_spectrum)
         scene = _Scene(rng=rng, grid=grid, state=state, spacing_m=cfg.pixel_spacing_m, base_db=base_db)
         delta_db, swell_gain = _RENDERERS[state.label](scene)
+        if style.phenomenon_gain != 1.0:
+            delta_db = delta_db * np.float32(style.phenomenon_gain)
+        extras = self._style_texture(style, scene)
+        if style.secondary is not None:  # a weaker second phenomenon, drawn from its own generator
+            other, other_gain = _RENDERERS[style.secondary](replace(scene, rng=self._secondary_rng(rng)))
+            delta_db = delta_db + 0.5 * other
+            swell_gain = swell_gain * (0.5 + 0.5 * np.asarray(other_gain, np.float32))
         contrast = swell_contrast_db(state.wave_height, state.incidence_angle)
-        sigma0_db = base_db + delta_db + (contrast * swell_gain) * swell
+        sigma0_db = base_db + delta_db + (contrast * swell_gain) * (swell + extras)
         sigma0_db += np.float32(rng.uniform(0.3, 1.0)) * _mesoscale_field(rng, grid)
         intensity = np.exp(sigma0_db * np.float32(math.log(10.0) / 10.0))
-        intensity += np.float32(10.0 ** (cfg.noise_floor_db / 10.0))
-        intensity *= _speckle(rng, grid.n, cfg.looks)
+        intensity += np.float32(10.0 ** (style.noise_floor_db / 10.0))
+        intensity *= _speckle(rng if speckle_rng is None else speckle_rng, grid.n, style.looks)
+        if style.speckle_correlation_px > 0:
+            intensity = _correlate(intensity, grid, style.speckle_correlation_px)
         return (np.float32(cfg.calibration) * np.sqrt(intensity)).astype(np.float32, copy=False)
+
+    def _style_texture(self, style: RenderStyle, scene: _Scene) -> np.ndarray | float:
+        """The style's extra sea-surface texture in swell-field units: a crossing swell and broadband wind sea."""
+        if style.second_swell == 0.0 and style.broadband == 0.0:
+            return 0.0
+        grid, state, rng = scene.grid, scene.state, self._secondary_rng(scene.rng)
+        wavelength_px = float(np.clip(rng.uniform(0.5, 1.5) * state.wavelength / scene.spacing_m, 2.5, grid.n / 3))
+        direction = state.wave_direction + rng.uniform(math.pi / 4, 3 * math.pi / 4)
+        texture = style.second_swell * _random_field(rng, grid, _peak_spectrum(grid, 1.0 / wavelength_px, direction,
+                                                                              0.2, 0.3))  # fmt: skip
+        return texture + style.broadband * _random_field(rng, grid, _power_law_spectrum(grid, 3.0))
+
+    @staticmethod
+    def _secondary_rng(rng: np.random.Generator) -> np.random.Generator:
+        """A generator for the style's extras, seeded by one draw of the scene's (deterministic; never used at
+        variety 0, whose images therefore stay those of earlier versions)."""
+        return np.random.default_rng(rng.integers(2**63))
+
+
+def _correlate(intensity: np.ndarray, grid: _Grid, sigma_px: float) -> np.ndarray:
+    """``intensity`` (n, n) smoothed by a Gaussian of ``sigma_px`` px (Fourier domain, periodic), mean preserved:
+    spatially correlated speckle as in an oversampled SAR image."""
+    kernel = np.exp(-2.0 * (math.pi * sigma_px * grid.k) ** 2).astype(np.float32)
+    out = np.fft.irfft2(np.fft.rfft2(intensity) * kernel, s=intensity.shape).astype(np.float32, copy=False)
+    return np.maximum(out, 0.0, out=out)
 
 
 def _speckle(rng: np.random.Generator, n: int, looks: float) -> np.ndarray:
@@ -545,11 +714,13 @@ def balanced_split(config: SyntheticArchiveConfig, num_per_class: int, seed: int
     """A class-balanced labelled test archive (``num_per_class`` samples of each class) from the same generator.
 
     Same image size and physics as ``config``; the seed defaults to ``config.seed + 1_000_003`` and must differ from
-    the training seed so that no test vignette is a training vignette.
+    the training seed so that no test vignette is a training vignette. It has no near-duplicates (redundancy 0).
     """
     test_seed = config.seed + 1_000_003 if seed is None else seed
     if test_seed == config.seed:
         raise ValueError(f"the test seed must differ from the training seed {config.seed}")
     if num_per_class < 1:
         raise ValueError(f"num_per_class must be >= 1, got {num_per_class}")
-    return SyntheticWVArchive(replace(config, num_samples=num_per_class * NUM_CLASSES, balanced=True, seed=test_seed))
+    return SyntheticWVArchive(
+        replace(config, num_samples=num_per_class * NUM_CLASSES, balanced=True, seed=test_seed, redundancy=0.0)
+    )

@@ -9,10 +9,12 @@ from .kmeans import (
     kmeans_plus_plus_init,
 )
 from .sampling import (
+    STRATEGIES,
     Selection,
     SelectionConfig,
     balanced_budget,
     balanced_hierarchical_sample,
+    class_balanced_sample,
     cluster_size_summary,
     draw_subset,
     flat_sizes,
@@ -21,6 +23,7 @@ from .sampling import (
 )
 
 __all__ = [
+    "STRATEGIES",
     "KMeansResult",
     "LevelResult",
     "Selection",
@@ -28,6 +31,7 @@ __all__ = [
     "assign",
     "balanced_budget",
     "balanced_hierarchical_sample",
+    "class_balanced_sample",
     "cluster_size_summary",
     "draw_subset",
     "flat_sizes",

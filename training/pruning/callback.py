@@ -11,6 +11,10 @@ After `T_w` warm-up epochs on the whole archive, at the start of every `T_s`-th 
    process trains on exactly the same selection (each on its own share of it, dealt by the trainer's sampler);
 4. train on the selection until the next round.
 
+`pruning_strategy` swaps the choice in step 3 for a control (no features needed for the last two): ``static``
+(clustered once at T_w, kept), ``random_subset`` (uniform ρ·N drawn once at T_w, kept), ``oracle`` (class-balanced
+ρ·N of U from the dataset's labels, every T_s epochs: the best any balancing could do).
+
 Everything random is seeded from (run seed, round). The selection, the round counter and the diagnostics history are
 checkpointed; on resume the trainer trains on the restored selection. With `pruning: false` the callback is not
 installed and training is exactly what it is without it.
@@ -34,7 +38,16 @@ from ..callbacks import TrainerCallback, TrainerView
 from ..distributed import broadcast_selection
 from ..features import extract_features
 from ..seeding import derive_seed
-from .sampling import SelectionConfig, cluster_size_summary, draw_subset, label_entropy, select_from_archive
+from .sampling import (
+    CLUSTERING,
+    REFRESHING,
+    SelectionConfig,
+    class_balanced_sample,
+    cluster_size_summary,
+    draw_subset,
+    label_entropy,
+    select_from_archive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +100,11 @@ class PruningCallback(TrainerCallback):
         self._last_epoch_s: float | None = None
 
     def is_due(self, epoch: int) -> bool:
-        """Whether a resampling round starts at the beginning of `epoch` (0-based)."""
+        """Whether a resampling round starts at the beginning of `epoch` (0-based); strategies that do not refresh
+        select only at T_w."""
         after = epoch - self.config.warmup_epochs
+        if self.selection_config.strategy not in REFRESHING:
+            return after == 0
         return after >= 0 and after % self.config.every_epochs == 0
 
     def planned_active_size(self, epoch: int, archive_size: int) -> int | None:
@@ -121,42 +137,72 @@ class PruningCallback(TrainerCallback):
     # --- one round -------------------------------------------------------------------------------------------------
 
     def resample(self, trainer: TrainerView) -> np.ndarray:
-        """Embed a random subset with the teacher, cluster it, select ρ·|archive| indices, and train on them."""
+        """Draw a random subset U, select ρ·|archive| indices from it with the configured strategy, train on them."""
         accelerator, dataset = trainer.accelerator, trainer.dataset
         seed = derive_seed(trainer.seed, self.rounds)
-        subset = draw_subset(len(dataset), self.selection_config.subset_for(len(dataset)), np.random.default_rng(seed))
-        start = time.perf_counter()
-        backbone = trainer.teacher_backbone
-        dtype = resolve_dtype(self.config.embed_dtype, accelerator.device)
-        if dtype != torch.float32:  # autocast on top of the run's mixed precision (its teacher is in eval mode here)
-            backbone = InferenceModel(backbone, dtype)
-        features = extract_features(
-            backbone,
-            dataset,
-            subset,
-            processor=trainer.processor,
-            batch_size=self.config.batch_size,
-            accelerator=accelerator,
-            num_workers=trainer.num_workers,
-            desc=f"pruning round {self.rounds}: embedding",
-        )
-        embed_s = time.perf_counter() - start
-        selection, record = None, {}
-        if accelerator.is_main_process:
-            result = select_from_archive(
-                features.features, features.indices.numpy(), len(dataset), self.selection_config, seed=seed
+        rng = np.random.default_rng(seed)
+        subset = draw_subset(len(dataset), self.selection_config.subset_for(len(dataset)), rng)
+        clustering = self.selection_config.strategy in CLUSTERING
+        embedded, embed_s = subset, 0.0
+        if clustering:
+            start = time.perf_counter()
+            backbone = trainer.teacher_backbone
+            dtype = resolve_dtype(self.config.embed_dtype, accelerator.device)
+            if dtype != torch.float32:  # autocast on top of the run's mixed precision (its teacher is in eval mode)
+                backbone = InferenceModel(backbone, dtype)
+            features = extract_features(
+                backbone,
+                dataset,
+                subset,
+                processor=trainer.processor,
+                batch_size=self.config.batch_size,
+                accelerator=accelerator,
+                num_workers=trainer.num_workers,
+                desc=f"pruning round {self.rounds}: embedding",
             )
-            selection = result.indices
-            record = self._diagnostics(trainer, result, features.indices.numpy(), embed_s)
-            record["embed_dtype"] = str(dtype).removeprefix("torch.")
+            embed_s = time.perf_counter() - start
+            embedded = features.indices.numpy()
+        selection, record, result = None, {}, None
+        if accelerator.is_main_process:
+            if clustering:
+                result = select_from_archive(
+                    features.features, embedded, len(dataset), self.selection_config, seed=seed
+                )
+                selection, timings = result.indices, result.timings
+            else:
+                start = time.perf_counter()
+                selection = self._select_without_features(dataset, subset, rng)
+                timings = {"clustering_s": 0.0, "sampling_s": time.perf_counter() - start}
+            embedded_count = len(embedded) if clustering else 0
+            record = self._diagnostics(trainer, selection, subset, result, embedded_count, embed_s, timings)
+            if clustering:
+                record["embed_dtype"] = str(dtype).removeprefix("torch.")
         self.selection = broadcast_selection(selection)
         self._check_identical(trainer)
         trainer.set_active_indices(self.selection)
         if accelerator.is_main_process:
-            self._write(trainer, record, result, features.indices.numpy())
+            self._write(trainer, record, result, embedded)
             self.history.append(record)
         self.rounds += 1
         return self.selection
+
+    def _select_without_features(self, dataset: Any, subset: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The `random_subset` (uniform) or `oracle` (class-balanced by label) choice of ρ·N archive indices of U."""
+        target = min(round(self.selection_config.rho * len(dataset)), len(subset))
+        if self.selection_config.strategy == "random_subset":
+            return np.sort(rng.choice(subset, size=target, replace=False))
+        labels = getattr(dataset, "labels", None)
+        if not callable(labels):
+            raise ValueError(
+                f"pruning_strategy oracle needs a dataset with labels() (e.g. the synthetic archive), got "
+                f"{type(dataset).__name__}"
+            )
+        pool_labels = np.asarray(labels())[subset]
+        known = pool_labels >= 0
+        if not known.any():
+            raise ValueError("pruning_strategy oracle: no sample of the embedded subset has a known label")
+        positions = class_balanced_sample(pool_labels[known], min(target, int(known.sum())), rng)
+        return np.sort(subset[known][positions])
 
     def _check_identical(self, trainer: TrainerView) -> None:
         """Every process must train on the same selection: compare a checksum across processes."""
@@ -165,42 +211,56 @@ class PruningCallback(TrainerCallback):
         if not bool((gathered == gathered[0]).all()):
             raise RuntimeError(f"pruning round {self.rounds}: processes hold different selections {gathered.tolist()}")
 
-    def _diagnostics(self, trainer: TrainerView, result: Any, embedded: np.ndarray, embed_s: float) -> dict[str, Any]:
-        timings = result.timings
+    def _diagnostics(
+        self,
+        trainer: TrainerView,
+        selection: np.ndarray,
+        pool: np.ndarray,
+        result: Any,
+        embedded: int,
+        embed_s: float,
+        timings: dict[str, float],
+    ) -> dict[str, Any]:
+        """The round's record: sizes, timings, cluster sizes and, when the dataset has labels, the class histograms of
+        the archive, of the pool U and of the selection."""
         total_s = embed_s + timings["clustering_s"] + timings["sampling_s"]
         record: dict[str, Any] = {
             "round": self.rounds,
+            "strategy": self.selection_config.strategy,
             "epoch": trainer.state.epoch,
             "step": trainer.state.global_step,
             "archive_size": len(trainer.dataset),
-            "embedded": len(embedded),
-            "selected": len(result.indices),
-            "target": result.target,
+            "embedded": embedded,
+            "selected": len(selection),
+            "target": round(self.selection_config.rho * len(trainer.dataset)),
             "embed_s": embed_s,
             **timings,
             "pruning_s": total_s,
             "share_of_epoch": None if self._last_epoch_s is None else total_s / self._last_epoch_s,
-            "levels": [
+        }
+        if result is not None:
+            record["levels"] = [
                 {"clusters": level.n_clusters, **cluster_size_summary(level.sizes.cpu().numpy())}
                 for level in result.levels
-            ],
-        }
+            ]
         labels = getattr(trainer.dataset, "labels", None)
         if callable(labels):
             archive_labels = np.asarray(labels())
             if (archive_labels >= 0).any():
-                selected = archive_labels[result.indices]
+                selected = archive_labels[selection]
                 classes = int(archive_labels.max()) + 1
                 record["archive_class_histogram"] = np.bincount(
                     archive_labels[archive_labels >= 0], minlength=classes
                 ).tolist()
                 record["selected_class_histogram"] = np.bincount(selected[selected >= 0], minlength=classes).tolist()
+                in_pool = archive_labels[pool]
+                record["pool_class_histogram"] = np.bincount(in_pool[in_pool >= 0], minlength=classes).tolist()
                 record["archive_label_entropy"] = label_entropy(archive_labels)
                 record["selected_label_entropy"] = label_entropy(selected)
         logger.info(
-            "pruning round %d: kept %d of %d (embedded %d) in %.1fs (embed %.1fs, cluster %.1fs, sample %.2fs)%s",
-            self.rounds, len(result.indices), len(trainer.dataset), len(embedded), total_s, embed_s,
-            timings["clustering_s"], timings["sampling_s"],
+            "pruning round %d (%s): kept %d of %d (embedded %d) in %.1fs (embed %.1fs, cluster %.1fs, sample %.2fs)%s",
+            self.rounds, self.selection_config.strategy, len(selection), len(trainer.dataset), embedded, total_s,
+            embed_s, timings["clustering_s"], timings["sampling_s"],
             "" if "selected_label_entropy" not in record else
             f"; label entropy {record['archive_label_entropy']:.3f} → {record['selected_label_entropy']:.3f} nats",
         )  # fmt: skip
@@ -208,15 +268,17 @@ class PruningCallback(TrainerCallback):
         return record
 
     def _write(self, trainer: TrainerView, record: dict[str, Any], result: Any, embedded: np.ndarray) -> None:
-        """The round's PNG (its drawing time is logged as `figure_s`, outside `pruning_s`) and its JSON record."""
+        """The round's PNG when it clustered (its drawing time is logged as `figure_s`, outside `pruning_s`) and its
+        JSON record."""
         from .figures import plot_round
 
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        start = time.perf_counter()
-        plot_round(
-            self.output_dir / f"round_{self.rounds:02d}.png", trainer.dataset, trainer.processor, result, embedded,
-            record,
-        )  # fmt: skip
-        record["figure_s"] = time.perf_counter() - start
+        if result is not None:
+            start = time.perf_counter()
+            plot_round(
+                self.output_dir / f"round_{self.rounds:02d}.png", trainer.dataset, trainer.processor, result, embedded,
+                record,
+            )  # fmt: skip
+            record["figure_s"] = time.perf_counter() - start
         with (self.output_dir / "pruning_log.jsonl").open("a") as handle:
             handle.write(json.dumps(record) + "\n")

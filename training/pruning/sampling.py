@@ -124,6 +124,15 @@ def _members(level: LevelResult) -> list[np.ndarray]:
     return np.split(order, level.offsets[1:-1].cpu().numpy())
 
 
+STRATEGIES = ("dynamic", "static", "random_subset", "oracle")
+"""How the training subset is chosen (`SelectionConfig.strategy`); `dynamic` is the paper's method, the others are the
+controls of `benchmarks/pruning_experiment.py` (training on everything is `pruning: false`)."""
+REFRESHING = ("dynamic", "oracle")
+"""Strategies that select again every T_s epochs; the others select once, at epoch T_w, and keep it."""
+CLUSTERING = ("dynamic", "static")
+"""Strategies that embed and cluster (the others need no features)."""
+
+
 @dataclass
 class SelectionConfig:
     """How one pruning round clusters the embedded subset U and selects the training subset.
@@ -132,6 +141,14 @@ class SelectionConfig:
     unknown, these defaults are ours (reference notes §1.3).
     """
 
+    strategy: str = field(
+        default="dynamic",
+        metadata={
+            "help": "dynamic: cluster-balanced selection from the teacher's features every T_s epochs (the paper); "
+            "static: the same, once at T_w, kept; random_subset: uniform ρ·N drawn once at T_w, kept; oracle: "
+            "class-balanced ρ·N from the labels every T_s epochs (the best any balancing could do; needs labels)."
+        },
+    )
     rho: float = field(default=0.3, metadata={"help": "ρ: fraction of the whole archive kept for training, in (0, 1]."})
     eta: float = field(
         default=0.0,
@@ -154,6 +171,8 @@ class SelectionConfig:
     kmeans_iters: int = field(default=20, metadata={"help": "Lloyd iterations of every k-means run."})
 
     def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"pruning_strategy must be one of {STRATEGIES}, got {self.strategy!r}")
         self.clusters = [int(k) for k in self.clusters]
         self.resampling_steps = [int(n) for n in self.resampling_steps]
         self.sample_size = [int(n) for n in self.sample_size]
@@ -257,6 +276,30 @@ def select_from_archive(
     positions = balanced_hierarchical_sample(levels, min(target, x.shape[0]), config.eta, np.random.default_rng(seed))
     timings = {"clustering_s": clustered - start, "sampling_s": time.perf_counter() - clustered}
     return Selection(archive_indices[positions], target, clipped, levels, timings)
+
+
+def class_balanced_sample(labels: np.ndarray, target_size: int, rng: np.random.Generator) -> np.ndarray:
+    """The oracle's choice: ``target_size`` positions spread evenly over the classes of ``labels`` (small classes taken
+    whole, `balanced_budget`), uniformly at random within each class.
+
+    Args:
+        labels: (n,) int class ids of the pool, all >= 0. target_size: 0 <= target_size <= n.
+        rng: source of the draws.
+
+    Returns:
+        Sorted int64 positions into ``labels``.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer) or (labels.size and labels.min() < 0):
+        raise ValueError(
+            f"labels must be a 1-D array of class ids >= 0 (no unknowns), got {labels.dtype} {labels.shape}"
+        )
+    classes, inverse = np.unique(labels, return_inverse=True)
+    budget = balanced_budget(np.bincount(inverse, minlength=classes.size), int(target_size), rng)
+    picked = [
+        rng.choice(np.flatnonzero(inverse == c), size=int(b), replace=False) for c, b in enumerate(budget) if b > 0
+    ]
+    return np.sort(np.concatenate(picked)) if picked else np.empty(0, dtype=np.int64)
 
 
 def cluster_size_summary(sizes: np.ndarray) -> dict[str, float]:
