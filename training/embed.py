@@ -17,7 +17,8 @@ Output under DIR:
   `wave_height` (m), `incidence_angle` (deg) (float32, NaN unknown). The shard's schema metadata `oceansar_embed`
   names the corrupt samples skipped in it. Read with `datasets.load_dataset("parquet", data_files="DIR/*.parquet")`
   or `read_embeddings(DIR)`.
-- `embed_config.json`: the settings, written first; a restart with other settings is refused.
+- `embed_config.json`: the settings, written first; a restart with other settings is refused (the folder may have
+  moved, and `--num_workers` may change).
 - `manifest.json`: model, dtype, features, count, skipped (written when every shard is done).
 
 Each shard is written to `<name>.tmp`, fsynced and renamed, so a killed run never leaves a half-written shard
@@ -209,6 +210,13 @@ def _batches(shards: Sequence[int], shard_size: int, length: int, batch_size: in
             yield indices[start : start + batch_size]
 
 
+def _comparable(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings a resume must repeat: all but where the folder is and how many workers read."""
+    kept = {key: value for key, value in settings.items() if key != "output"}
+    kept["data"] = {key: value for key, value in settings["data"].items() if key != "num_workers"}
+    return kept
+
+
 def _settings(args: EmbedArguments, inference: InferenceOptions, data: DataArguments, synthetic: Any, **extra: Any):
     dataset = {**asdict(data), **({"synthetic": asdict(synthetic)} if data.dataset == "synthetic" else {})}
     return json.loads(json.dumps({**asdict(args), "inference": asdict(inference), "data": dataset, **extra}))
@@ -241,9 +249,9 @@ def embed(
         if not config_path.is_file():
             _write_json(config_path, settings)
     accelerator.wait_for_everyone()
-    previous = json.loads(config_path.read_text())
-    if previous != settings:
-        changed = sorted(key for key in settings.keys() | previous.keys() if settings.get(key) != previous.get(key))
+    previous, current = _comparable(json.loads(config_path.read_text())), _comparable(settings)
+    if previous != current:
+        changed = sorted(key for key in current.keys() | previous.keys() if current.get(key) != previous.get(key))
         raise ValueError(
             f"{output} holds embeddings made with other settings (differing: {changed}); resume with the same "
             "command, or choose another --output"

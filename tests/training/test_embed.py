@@ -114,7 +114,7 @@ def test_killed_run_resumes_to_the_shards_of_an_uninterrupted_two_process_run(tm
     assert manifest["compute_dtype"] == "float32" and manifest["dim"] == 256
 
 
-def test_other_settings_in_the_same_folder_are_refused(tmp_path, quicklook_paths):
+def test_hidden_states_float16_storage_and_other_settings_refused(tmp_path, quicklook_paths):
     folder = tmp_path / "few"
     folder.mkdir()
     for path in quicklook_paths[:4]:
@@ -130,3 +130,7 @@ def test_other_settings_in_the_same_folder_are_refused(tmp_path, quicklook_paths
     assert loaded.manifest["features"] == "hidden_states[2] cls-pooled"
     with pytest.raises(ValueError, match="other settings.*layer"):
         embed_main([*base, "--layer", "1"])
+    (tmp_path / "out").rename(tmp_path / "moved")  # a moved folder resumes (nothing left to do here)
+    moved = [*base[:-1], str(tmp_path / "moved"), "--layer", "2", "--layer_pooling", "cls", "--storage", "float16"]
+    embed_main(moved)
+    assert read_embeddings(tmp_path / "moved").manifest["count"] == 4
