@@ -42,7 +42,7 @@ def load(model_dir: str | None, seed: int) -> tuple[OceanSARModel, OceanSARImage
     if model.config.architecture != "vit":
         raise SystemExit(f"error: {model_dir} holds a {model.config.backbone} backbone; attention maps need a ViT.")
     trained = json.loads((Path(model_dir) / "config.json").read_text()).get("oceansar_training") or {}
-    where = f"{model_dir} ({model.config.backbone}"
+    where = f"{Path(model_dir).parent.name}/{Path(model_dir).name} ({model.config.backbone}"
     if trained:
         where += f", DINO step {trained.get('global_step')} on the {trained.get('dataset')} archive"
     return model, OceanSARImageProcessor.from_pretrained(model_dir), where + ")"

@@ -5,9 +5,23 @@ from __future__ import annotations
 
 import pytest
 import torch
-from transformers import AutoBackbone, UperNetConfig, UperNetForSemanticSegmentation, ViTConfig, ViTModel
+from PIL import Image
+from transformers import (
+    AutoBackbone,
+    UperNetConfig,
+    UperNetForSemanticSegmentation,
+    ViTConfig,
+    ViTModel,
+    pipeline,
+)
 
-from oceansar_hf import OceanSARBackbone, OceanSARConfig, OceanSARForImageClassification, OceanSARModel
+from oceansar_hf import (
+    OceanSARBackbone,
+    OceanSARConfig,
+    OceanSARForImageClassification,
+    OceanSARImageProcessor,
+    OceanSARModel,
+)
 from oceansar_hf.configuration_oceansar import VIT_FIELDS
 from tests.conftest import run_fresh_python
 
@@ -178,3 +192,20 @@ def test_single_channel_upernet_on_the_backbone(backbone):
     outputs = model(pixel_values=x, labels=labels)
     assert outputs.logits.shape == (2, 3, 64, 64)
     assert torch.isfinite(outputs.loss)
+
+
+def test_feature_extraction_pipeline_gives_pooled_features_with_pool_true(tmp_path, quicklook_paths):
+    torch.manual_seed(0)
+    model = OceanSARModel(tiny_vit(attn_implementation="sdpa")).eval()
+    model.save_pretrained(tmp_path)
+    processor = OceanSARImageProcessor(size=SIZE)
+    processor.save_pretrained(tmp_path)
+    extractor = pipeline("image-feature-extraction", model=str(tmp_path), trust_remote_code=True, pool=True)
+    pooled = torch.tensor(extractor(str(quicklook_paths[0])))
+    tokens = torch.tensor(pipeline("image-feature-extraction", model=str(tmp_path), trust_remote_code=True)(
+        str(quicklook_paths[0])
+    ))  # fmt: skip
+    with torch.no_grad():
+        expected = model(**processor(Image.open(quicklook_paths[0]).convert("L"), return_tensors="pt")).pooler_output
+    assert pooled.shape == (1, 192) and tokens.shape == (1, 1 + (SIZE // 8) ** 2, 192)
+    torch.testing.assert_close(pooled, expected, rtol=1e-4, atol=1e-4)
