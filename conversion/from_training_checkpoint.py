@@ -45,6 +45,8 @@ FORMAT_1_LAYOUT = {
 }
 """The layout of checkpoints written before it was recorded in trainer_state.json."""
 BRANCHES = ("teacher", "student")
+MASK_TOKEN_KEY = "embeddings.mask_token"
+"""iBOT's training-only mask token (ViT backbones trained with the DINOv2 recipe), dropped on conversion."""
 CHECKPOINT_NAME = re.compile(r"checkpoint-(\d+)$")
 
 
@@ -107,6 +109,7 @@ def _read_backbone(checkpoint: Path, layout: dict[str, str], branch: str) -> dic
         raise ConversionError(f"{path} is not a readable safetensors file ({error}).") from error
     prefix = layout["backbone_prefix"]
     backbone = {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+    backbone.pop(MASK_TOKEN_KEY, None)  # iBOT's training-only mask token: the published model has none
     if not backbone:
         raise ConversionError(
             f"{path} has no '{prefix}*' tensors (found {len(tensors)} tensors, e.g. {sorted(tensors)[:5]})."

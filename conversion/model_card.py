@@ -24,7 +24,8 @@ import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from safetensors import safe_open
 
-from oceansar_hf import OceanSARConfig
+from oceansar_hf import BACKBONE_PRESETS, OceanSARConfig
+from oceansar_hf.image_processing_oceansar import LEGACY_INPUT_KINDS
 from oceansar_hf.probe_results import ProbeResults, ProbeResultsError
 from oceansar_hf.tasks import TASKS
 
@@ -44,6 +45,12 @@ COMMON_TAGS = [
     *("sar", "sentinel-1", "ocean", "remote-sensing", "earth-observation", "self-supervised", "dino"),
     *("dataset-pruning", "oceansar", "custom_code", "arxiv:2504.06962"),
 ]
+NATIVE = {
+    "resnet": {"class": "ResNetModel", "load": "", "features": "pooler_output.flatten(1)"},
+    "vit": {"class": "ViTModel", "load": ", add_pooling_layer=False", "features": "last_hidden_state[:, 0]"},
+}
+"""Backbone folders written by `conversion.to_transformers` (by `model_type`): the transformers class, the
+`AutoModel.from_pretrained` arguments and the expression that gives OceanSAR's (B, D) features."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,22 @@ ARCHITECTURE_NAMES = {
     "resnet_tiny": "tiny ResNet (test preset)",
     "vit_tiny_patch8": "tiny ViT/8 (test preset)",
 }
+
+
+def _preset_of(config: dict[str, Any]) -> str:
+    """The `BACKBONE_PRESETS` name whose architecture a native ResNet / ViT config has (else its model type)."""
+    for name, preset in BACKBONE_PRESETS.items():
+        if preset["architecture"] == config.get("model_type") and all(
+            config.get(key) == value for key, value in preset.items() if key not in ("architecture", "hidden_act")
+        ):
+            return name
+    return str(config.get("model_type"))
+
+
+def _num_features(config: dict[str, Any]) -> int:
+    if config.get("model_type") in NATIVE:
+        return config["hidden_sizes"][-1] if config["model_type"] == "resnet" else config["hidden_size"]
+    return OceanSARConfig.from_dict(config).num_features
 
 
 class CardError(ValueError):
@@ -195,10 +218,10 @@ def _size_text(resize_mode: str, size: dict[str, int]) -> str:
 
 def input_specification(processor: dict[str, Any]) -> str:
     """Markdown bullets describing the input the model expects, read from `preprocessor_config.json`."""
-    kind = processor.get("input_kind", "amplitude")
+    kind = LEGACY_INPUT_KINDS.get(processor.get("input_kind", "sigma0"), processor.get("input_kind", "sigma0"))
     size = processor.get("size", {})
-    log = kind != "db" and processor.get("do_log_scale", True)
-    scale = {"amplitude": "20·log10(amplitude)", "intensity": "10·log10(intensity)"}.get(kind, "")
+    log = processor.get("do_log_scale", True)
+    scale = "10·log10(σ0)"
     normalization = processor.get("normalization", "fixed") if processor.get("do_normalize", True) else "none"
     mean, std = processor.get("image_mean", ["?"])[0], processor.get("image_std", ["?"])[0]
     norm_text = {
@@ -207,14 +230,25 @@ def input_specification(processor: dict[str, Any]) -> str:
         "none": "none (values stay in dB)",
     }[normalization]
     nodata = processor.get("nodata_value")
+    constant = processor.get("calibration_constant")
+    calibration = f", σ0 = DN² / {constant:g}²" if constant is not None else ""
+    target = processor.get("target_pixel_spacing", [50.0, 50.0])[0]
+    given = processor.get("pixel_spacing")
+    spacing = (
+        f"inputs at {given[0]:g} × {given[1]:g} m are averaged (in linear σ0) to {target:g} m"
+        if given
+        else f"pass `pixel_spacing=` (m) with each image to average it (in linear σ0) to {target:g} m first"
+    )
     return "\n".join(
         [
             "- One channel: Sentinel-1 Wave Mode **VV** backscatter, one vignette per image (about 20 × 20 km).",
-            f"- Raw input the processor expects: **{kind}** (`input_kind`), a 2-D array (H, W) of any size or dtype.",
-            f"- Log scaling: {scale + ' in dB' if log else 'none'}; values below {processor.get('log_floor', 1e-6):g} "
-            "are clipped first.",
-            f"- Missing pixels: non-finite values{f' and {nodata:g}' if nodata is not None else ''} are replaced by "
-            "the image median.",
+            f"- Raw input the processor expects: **{kind}** (`input_kind`{calibration}), a 2-D array (H, W) of any "
+            "size or dtype.",
+            f"- Pixel spacing: {spacing}.",
+            f"- Log scaling: {scale + ' in dB' if log else 'none'}; σ0 below {processor.get('log_floor', 1e-6):g} "
+            "is raised to it first.",
+            f"- Missing pixels: non-finite, zero or negative values{f' and {nodata:g}' if nodata is not None else ''} "
+            "are replaced by the image's median σ0 (counted and logged).",
             f"- Size: {_size_text(processor.get('resize_mode', 'resize'), size)}.",
             f"- Normalisation: {norm_text}.",
             "- Model input `pixel_values`: float32 (B, 1, H, W). Always use the bundled image processor; do not "
@@ -291,9 +325,15 @@ def render_card(
     spec, folder, results = KINDS[kind], Path(folder), list(results)
     config = _read_json(folder / "config.json", "the model config")
     processor = _read_json(folder / "preprocessor_config.json", "the image processor config")
-    if spec.architecture not in (config.get("architectures") or []):
+    native = NATIVE.get(config.get("model_type"))
+    if native and kind != "base":
         raise CardError(
-            f"{folder} holds {config.get('architectures')}, but a {kind!r} card describes a {spec.architecture}."
+            f"{folder} is a transformers-native backbone ({native['class']}); a {kind!r} card describes a head."
+        )
+    architecture = native["class"] if native else spec.architecture
+    if architecture not in (config.get("architectures") or []):
+        raise CardError(
+            f"{folder} holds {config.get('architectures')}, but a {kind!r} card describes a {architecture}."
         )
     if kind != "base" and config.get("finetuning_task") not in (None, kind):
         raise CardError(f"{folder} is a {config['finetuning_task']!r} head, not a {kind!r} head.")
@@ -320,13 +360,13 @@ def render_card(
         license=LICENSE,
         library_name=LIBRARY,
         pipeline_tag=spec.pipeline_tag,
-        tags=[*COMMON_TAGS, *spec.tags],
+        tags=[*(t for t in COMMON_TAGS if not (native and t == "custom_code")), *spec.tags],
         base_model=base_model,
         datasets=list(dict.fromkeys([*datasets, *(r.dataset_name for r in results)])) or None,
         model_name=model_name,
         eval_results=eval_results or None,
     )
-    backbone = config.get("backbone", "resnet50")
+    backbone = _preset_of(config) if native else config.get("backbone", "resnet50")
     size = processor.get("size", {})
     template = template_dir() / spec.template
     if not template.is_file():
@@ -338,9 +378,10 @@ def render_card(
         model_name=model_name,
         architecture_name=ARCHITECTURE_NAMES.get(backbone, backbone),
         num_parameters=f"{_num_parameters(folder) / 1e6:.1f} M",
-        num_features=OceanSARConfig.from_dict(config).num_features,
+        num_features=_num_features(config),
+        native=native,
         image_size=size.get("height"),
-        input_kind=processor.get("input_kind", "amplitude"),
+        input_kind=processor.get("input_kind", "sigma0"),
         class_names=list((config.get("id2label") or {}).values()),
         input_spec=input_specification(processor),
         training=training_section(training_config, config.get("oceansar_training")),

@@ -4,10 +4,15 @@
 What is uploaded: `*.safetensors` (+ index), `config.json`, `preprocessor_config.json`, the Python files that their
 `auto_map` names (for `trust_remote_code`) and `README.md`. Other files are left out and listed.
 
+Either form of a model is published, as the folder holds it: an OceanSAR folder (`model_type` "oceansar", loaded
+with `trust_remote_code`) or a transformers-native backbone folder written by `conversion.to_transformers`
+(`ResNetModel` / `ViTModel`, loaded without remote code; only its image processor is OceanSAR code). The card
+(`conversion.model_card`) reads the same folder, so its usage section matches the form published.
+
 Refused, each with a clear message: pickle weights anywhere in the folder (.bin, .pt, .pth, .pkl, .ckpt, ...),
 missing required files, a card whose metadata does not parse (`ModelCard.load`) or lacks license / library_name /
-pipeline_tag, and a folder that does not load with `AutoModel.from_pretrained(folder, trust_remote_code=True)` in a
-fresh Python process that never imports `oceansar_hf`.
+pipeline_tag, and a folder that does not load with `AutoModel.from_pretrained(folder, trust_remote_code=True)` (a
+native folder: without `trust_remote_code`) in a fresh Python process that never imports `oceansar_hf`.
 
 That load check **runs the folder's Python code** (its `auto_map` files), with a dry run too. It runs isolated from
 the token (`isolated_environment`): a new process whose environment holds only PATH, the locale and thread counts
@@ -48,6 +53,7 @@ from safetensors import safe_open
 import oceansar_hf
 from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARModel
 
+from .to_transformers import NATIVE_CLASSES, native_load_kwargs
 from .verify import PICKLE_SUFFIXES, check_state_dict, ensure_writable, move_into_place, staging_folder
 
 REQUIRED_METADATA = ("license", "library_name", "pipeline_tag")
@@ -74,9 +80,14 @@ LOAD_CHECK = textwrap.dedent(
     from transformers import AutoImageProcessor, AutoModel, AutoModelForImageClassification
 
     folder = Path(sys.argv[1])
-    loaded = [AutoModel.from_pretrained(folder, trust_remote_code=True)]
-    architectures = json.loads((folder / "config.json").read_text()).get("architectures") or []
-    if any(name.endswith("ForImageClassification") for name in architectures):
+    config = json.loads((folder / "config.json").read_text())
+    native = {"resnet": {}, "vit": {"add_pooling_layer": False}}.get(config.get("model_type"))
+    if native is not None:  # transformers-native form: the model must load without remote code
+        loaded = [AutoModel.from_pretrained(folder, **native)]
+    else:
+        loaded = [AutoModel.from_pretrained(folder, trust_remote_code=True)]
+    architectures = config.get("architectures") or []
+    if native is None and any(name.endswith("ForImageClassification") for name in architectures):
         loaded.append(AutoModelForImageClassification.from_pretrained(folder, trust_remote_code=True))
     if (folder / "preprocessor_config.json").is_file():
         loaded.append(AutoImageProcessor.from_pretrained(folder, trust_remote_code=True))
@@ -173,8 +184,8 @@ def isolated_environment(home: Path) -> dict[str, str]:
 
 
 def check_loads(folder: Path) -> str:
-    """Load `folder` with trust_remote_code in a fresh, isolated process (`isolated_environment`) without oceansar_hf;
-    returns the loaded class names.
+    """Load `folder` (with trust_remote_code unless it is transformers-native) in a fresh, isolated process
+    (`isolated_environment`) without oceansar_hf; returns the loaded class names.
 
     AutoModel always, AutoModelForImageClassification for heads, AutoImageProcessor when a processor config exists.
     """
@@ -192,8 +203,8 @@ def check_loads(folder: Path) -> str:
         )
     if run.returncode != 0:
         raise PushError(
-            f"{folder} does not load with AutoModel.from_pretrained(folder, trust_remote_code=True) in a fresh "
-            f"process:\n{run.stderr.strip()[-2000:]}"
+            f"{folder} does not load with AutoModel.from_pretrained (trust_remote_code=True unless "
+            f"transformers-native) in a fresh process:\n{run.stderr.strip()[-2000:]}"
         )
     return run.stdout.strip().splitlines()[-1]
 
@@ -209,15 +220,20 @@ def check_without_running(folder: Path) -> str:
         config_dict = json.loads((folder / "config.json").read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise PushError(f"{folder / 'config.json'} is not valid JSON ({error}).") from error
-    architectures = [name for name in config_dict.get("architectures") or [] if name in MODEL_CLASSES]
-    if config_dict.get("model_type") != OceanSARConfig.model_type or len(architectures) != 1:
-        raise PushError(
-            f"{folder / 'config.json'}: --no-load-check verifies OceanSAR folders (model_type "
-            f"{OceanSARConfig.model_type!r}, architectures one of {sorted(MODEL_CLASSES)}); found model_type "
-            f"{config_dict.get('model_type')!r}, architectures {config_dict.get('architectures')}."
-        )
-    with torch.device("meta"):
-        model = MODEL_CLASSES[architectures[0]](OceanSARConfig.from_pretrained(folder))
+    model_type = config_dict.get("model_type")
+    if model_type in NATIVE_CLASSES and config_dict.get("architectures") == [NATIVE_CLASSES[model_type].__name__]:
+        return _check_native_weights(folder, model_type)
+    else:
+        architectures = [name for name in config_dict.get("architectures") or [] if name in MODEL_CLASSES]
+        if model_type != OceanSARConfig.model_type or len(architectures) != 1:
+            raise PushError(
+                f"{folder / 'config.json'}: --no-load-check verifies OceanSAR folders (model_type "
+                f"{OceanSARConfig.model_type!r}, architectures one of {sorted(MODEL_CLASSES)}) and transformers-native "
+                f"backbones (ResNetModel, ViTModel); found model_type {model_type!r}, architectures "
+                f"{config_dict.get('architectures')}."
+            )
+        with torch.device("meta"):
+            model = MODEL_CLASSES[architectures[0]](OceanSARConfig.from_pretrained(folder))
     shapes = {}
     for weights in sorted(folder.glob("*.safetensors")):
         try:
@@ -238,6 +254,28 @@ def check_without_running(folder: Path) -> str:
         else f"code files identical to the installed oceansar_hf {oceansar_hf.__version__} (not run)"
     )
     return f"{len(shapes)} tensors match {architectures[0]} built from config.json (no code run); {code}"
+
+
+def _check_native_weights(folder: Path, model_type: str) -> str:
+    """A transformers-native folder has no model code: its safetensors are loaded by the installed transformers class
+    (which knows its own on-disk key names) and must fill it exactly."""
+    cls = NATIVE_CLASSES[model_type]
+    try:
+        model, info = cls.from_pretrained(
+            folder, output_loading_info=True, use_safetensors=True, **native_load_kwargs(model_type)
+        )
+    except (OSError, ValueError) as error:
+        raise PushError(f"{folder}: the weights do not load into transformers' {cls.__name__} ({error}).") from error
+    problems = {key: value for key, value in info.items() if value and key != "error_msgs"}
+    if problems or info.get("error_msgs"):
+        raise PushError(f"{folder}: the weights do not fill transformers' {cls.__name__}: {problems or info}.")
+    tensors = len(model.state_dict())
+    return f"{tensors} tensors fill transformers' {cls.__name__} exactly (a native folder has no model code to run)"
+
+
+def _is_native(folder: Path) -> bool:
+    """Whether `folder` holds the transformers-native form (a ResNetModel / ViTModel config.json)."""
+    return json.loads((folder / "config.json").read_text()).get("model_type") in NATIVE_CLASSES
 
 
 def _read(path: Path) -> bytes | None:
@@ -264,7 +302,8 @@ def stage(folder: str | Path, destination: Path, load_check: bool = True) -> lis
                 f"load check: running the folder's Python code ({code}) in a fresh process without your token, "
                 "stored login or environment, Hub offline (--no-load-check checks without running it)"
             )
-            checked = f"loads as {check_loads(staged)} with trust_remote_code in a fresh, isolated process"
+            how = "without trust_remote_code" if _is_native(staged) else "with trust_remote_code"
+            checked = f"loads as {check_loads(staged)} {how} in a fresh, isolated process"
         move_into_place(staged, destination, overwrite=False)
     except BaseException:
         shutil.rmtree(staged, ignore_errors=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from transformers import PretrainedConfig
+from transformers.backbone_utils import BackboneConfigMixin
 
 RESNET_FIELDS = (
     "embedding_size",
@@ -81,11 +82,12 @@ AUTO_MAP = {
     "AutoConfig": "configuration_oceansar.OceanSARConfig",
     "AutoModel": "modeling_oceansar.OceanSARModel",
     "AutoModelForImageClassification": "modeling_oceansar.OceanSARForImageClassification",
+    "AutoBackbone": "modeling_oceansar.OceanSARBackbone",
 }
 """Every Auto class an OceanSAR folder loads with (written into each saved `config.json`)."""
 
 
-class OceanSARConfig(PretrainedConfig):
+class OceanSARConfig(BackboneConfigMixin, PretrainedConfig):
     """Configuration of an OceanSAR backbone and, optionally, its TenGeoP / wave-height / wind-speed head.
 
     `backbone` picks a preset from `BACKBONE_PRESETS`; any architecture field passed explicitly overrides the preset.
@@ -104,6 +106,9 @@ class OceanSARConfig(PretrainedConfig):
         attention_probs_dropout_prob, layer_norm_eps, qkv_bias, initializer_range: ViT fields with transformers'
             `ViTConfig` meaning (layer-norm epsilon 1e-6 as in DINO).
         hidden_act: activation of either architecture.
+        out_features, out_indices: what `OceanSARBackbone` returns as `feature_maps`, by name or by index into
+            `stage_names` (`["stem", "stage1", ...]`: the ResNet stem and its 4 stages, or the ViT patch embeddings
+            and its `num_hidden_layers` layers). Default: the last stage.
         kwargs: `PretrainedConfig` arguments, e.g. `num_labels`, `id2label`, `problem_type` for the heads.
     """
 
@@ -132,6 +137,8 @@ class OceanSARConfig(PretrainedConfig):
         qkv_bias: bool | None = None,
         initializer_range: float | None = None,
         hidden_act: str | None = None,
+        out_features: list[str] | None = None,
+        out_indices: list[int] | None = None,
         **kwargs: Any,
     ) -> None:
         if backbone not in BACKBONE_PRESETS:
@@ -163,6 +170,9 @@ class OceanSARConfig(PretrainedConfig):
                 )
         elif self.layer_type not in ("basic", "bottleneck"):
             raise ValueError(f"layer_type must be 'basic' or 'bottleneck', got {self.layer_type!r}.")
+        stages = len(self.depths) if self.architecture == "resnet" else self.num_hidden_layers
+        self.stage_names = ["stem", *(f"stage{i}" for i in range(1, stages + 1))]
+        self.set_output_features_output_indices(out_features=out_features, out_indices=out_indices)
         super().__init__(**kwargs)
 
     @property

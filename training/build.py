@@ -1,6 +1,8 @@
 # Copyright 2026 The oceansar-hf authors. Licensed under the Apache License, Version 2.0.
 """Assembly of a pretraining run from its config: accelerator, dataset, image processor, backbone, and the DINO
-student / teacher / optimiser / loss. The loop (`trainer.py`) receives the built parts and never constructs any."""
+student / teacher / optimiser / loss (with the DINOv2 recipe's options: iBOT masking and patch head, KoLeo,
+Sinkhorn-Knopp, layer-wise lr decay, drop path). The loop (`trainer.py`) receives the built parts and never constructs
+any."""
 
 from __future__ import annotations
 
@@ -21,7 +23,24 @@ from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
 from . import data as data_room
 from .config import DataArguments, ModelArguments, RunArguments
 from .data import SkipCorrupt, Skipped, SyntheticArchiveConfig
-from .dino import DINOConfig, DINOHead, DINOLoss, DINOModel, make_teacher, param_groups
+from .dino import (
+    BlockMaskGenerator,
+    DINOConfig,
+    DINOHead,
+    DINOLoss,
+    DINOModel,
+    DINOv2Config,
+    DINOv2Loss,
+    DINOv2Model,
+    IBOTConfig,
+    MaskingConfig,
+    StochasticDepth,
+    lr_scale_from_config,
+    make_teacher,
+    param_groups,
+    uses_dinov2_model,
+)
+from .init_from import initialise_from
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +96,20 @@ def build_dataset(data: DataArguments, synthetic: SyntheticArchiveConfig) -> Any
 
 def build_processor(data: DataArguments, input_size: int, dataset: Any, seed: int) -> OceanSARImageProcessor:
     """The run's image processor; with fixed normalisation and no given mean/std, fitted on random archive images
-    (corrupt ones are skipped and counted; an archive whose sampled images are all corrupt is an error)."""
-    given = {"input_kind": data.input_kind, "normalization": data.normalization}
+    (corrupt ones are skipped and counted; an archive whose sampled images are all corrupt is an error).
+
+    The synthetic archive emits amplitude digital numbers of σ0 with its calibration constant: unless `input_kind` is
+    given, its processor calibrates them (`digital_number`, A = `SyntheticArchiveConfig.calibration`)."""
+    given = {
+        "input_kind": data.input_kind,
+        "calibration_constant": data.calibration_constant,
+        "pixel_spacing": data.pixel_spacing,
+        "normalization": data.normalization,
+    }
+    synthetic = getattr(dataset, "config", None)
+    if isinstance(synthetic, SyntheticArchiveConfig) and data.input_kind is None:
+        given["input_kind"] = "digital_number"
+        given["calibration_constant"] = data.calibration_constant or synthetic.calibration
     processor = OceanSARImageProcessor(
         nodata_value=data.nodata_value,
         size=input_size,
@@ -111,20 +142,30 @@ def build_processor(data: DataArguments, input_size: int, dataset: Any, seed: in
     return fitted
 
 
-def build_backbone(model: ModelArguments) -> OceanSARModel:
-    """A randomly initialised backbone whose native input size is the processor's output (`input_size`)."""
-    return OceanSARModel(OceanSARConfig(backbone=model.backbone, image_size=model.input_size))
+def build_backbone(model: ModelArguments, use_mask_token: bool = False) -> OceanSARModel:
+    """The backbone whose native input size is the processor's output (`input_size`): randomly initialised, or with
+    the weights of `model.init_from` (continued pretraining; the architecture must match); with iBOT, a ViT with a
+    mask token."""
+    config = OceanSARConfig(backbone=model.backbone, image_size=model.input_size)
+    if use_mask_token and config.architecture != "vit":
+        raise ValueError(
+            f"ibot_loss_weight > 0 (masked patches) applies to ViT backbones only; {model.backbone!r} is not"
+        )
+    backbone = OceanSARModel(config, use_mask_token=use_mask_token)
+    return backbone if model.init_from is None else initialise_from(backbone, model.init_from)
 
 
 @dataclass
 class DINOParts:
-    """What the loop trains: the prepared student (DDP-wrapped when distributed), teacher, optimiser and loss."""
+    """What the loop trains: the prepared student (DDP-wrapped when distributed), teacher, optimiser and loss (a
+    `DINOLoss`, or a `DINOv2Loss` when iBOT or KoLeo is on), and the student's drop path (None when off)."""
 
     student: nn.Module
     teacher: nn.Module
     optimizer: torch.optim.Optimizer
-    criterion: DINOLoss
+    criterion: DINOLoss | DINOv2Loss
     sync_batchnorm: bool
+    drop_path: StochasticDepth | None = None
 
 
 def sync_batchnorm(student: nn.Module) -> nn.Module:
@@ -133,11 +174,31 @@ def sync_batchnorm(student: nn.Module) -> nn.Module:
     return nn.SyncBatchNorm.convert_sync_batchnorm(student)
 
 
-def build_dino(backbone: OceanSARModel, dino: DINOConfig, accelerator: Accelerator) -> DINOParts:
-    """Student = backbone + DINO head, teacher = its frozen copy, DINO's optimiser groups; all prepared."""
+def build_dino(
+    backbone: OceanSARModel,
+    dino: DINOConfig,
+    accelerator: Accelerator,
+    recipe: DINOv2Config | None = None,
+    ibot: IBOTConfig | None = None,
+) -> DINOParts:
+    """Student = backbone + DINO head (+ iBOT's patch head), teacher = its frozen copy, DINO's optimiser groups (with
+    layer-wise factors), drop path on the student only; all prepared. Without `recipe`/`ibot`: plain DINO."""
+    recipe, ibot = recipe or DINOv2Config(), ibot or IBOTConfig()
+    vit = backbone.config.architecture == "vit"
+    if not vit and (needs_vit := recipe.vit_only + (["ibot_loss_weight"] if ibot.enabled else [])):
+        raise ValueError(
+            f"{', '.join(needs_vit)} apply to ViT backbones only; {backbone.config.backbone!r} is a ResNet"
+        )
     if backbone.config.architecture == "resnet" and backbone.config.channels_last:
         backbone.to(memory_format=torch.channels_last)
-    student = DINOModel(backbone, DINOHead.from_config(backbone.config.num_features, dino))
+    head = DINOHead.from_config(backbone.config.num_features, dino)
+    if uses_dinov2_model(recipe, ibot):
+        separate = ibot.enabled and ibot.separate_head
+        patch_head = DINOHead.from_config(backbone.config.num_features, dino) if separate else None
+        student: nn.Module = DINOv2Model(backbone, head, patch_head)
+        criterion: DINOLoss | DINOv2Loss = DINOv2Loss.from_config(dino, recipe, ibot)
+    else:
+        student, criterion = DINOModel(backbone, head), DINOLoss.from_config(dino, recipe)
     sync = dino.sync_batchnorm and accelerator.num_processes > 1
     if sync:
         if accelerator.device.type not in ("cuda", "xpu"):
@@ -147,12 +208,30 @@ def build_dino(backbone: OceanSARModel, dino: DINOConfig, accelerator: Accelerat
             )
         student = sync_batchnorm(student)
     teacher = make_teacher(student)
-    groups = param_groups(student, dino.weight_decay)
+    drop_path = StochasticDepth.from_config(backbone, recipe) if vit else None  # after the copy: the student's only
+    lr_scale = lr_scale_from_config(backbone.config.num_hidden_layers, recipe) if vit else None
+    groups = param_groups(student, dino.weight_decay, lr_scale)
     if dino.optimizer == "adamw":
         optimizer = torch.optim.AdamW(groups, lr=0.0)
     else:
         optimizer = torch.optim.SGD(groups, lr=0.0, momentum=0.9)
     student, optimizer = accelerator.prepare(student, optimizer)
     teacher = accelerator.prepare_model(teacher, evaluation_mode=True)
-    criterion = DINOLoss.from_config(dino).to(accelerator.device)
-    return DINOParts(student, teacher, optimizer, criterion, sync)
+    return DINOParts(student, teacher, optimizer, criterion.to(accelerator.device), sync, drop_path)
+
+
+def build_masking(
+    masking: MaskingConfig, ibot: IBOTConfig, global_crop_size: int, backbone: OceanSARModel, rows: int
+) -> BlockMaskGenerator | None:
+    """iBOT's mask generator over the patch grid of a global crop (None when iBOT is off); `rows` = global crops of
+    one micro-batch (n_global · batch size), of which at least one must be masked."""
+    if not ibot.enabled:
+        return None
+    side = global_crop_size // backbone.config.patch_size
+    generator = BlockMaskGenerator(masking, (side, side))
+    if int(rows * masking.probability) < 1 or int(generator.num_patches * masking.ratio[1]) < 1:
+        raise ValueError(
+            f"iBOT masks nothing: int({rows} global crops · mask_probability {masking.probability}) images and "
+            f"int({generator.num_patches} patches · mask_ratio max {masking.ratio[1]}) patches must both be >= 1"
+        )
+    return generator

@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 CHECKPOINT_PREFIX = "checkpoint-"
 STATE_FILE = "trainer_state.json"
 TENSORS_FILE = "trainer_tensors.safetensors"
+MASK_TOKEN_KEY = "embeddings.mask_token"
+"""iBOT's mask token in a ViT backbone's state dict (training only: not exported)."""
 FORMAT = "oceansar-hf pretraining checkpoint"
 FORMAT_VERSION = 2
 LAYOUT = {
@@ -254,7 +256,12 @@ def _check_random_states(checkpoint: Path, rank: int) -> None:
 
 def export_model(backbone: Any, processor: Any, folder: Path, training_info: dict[str, Any]) -> Path:
     """Teacher backbone → `OceanSARModel` folder (safetensors, config with `oceansar_training` = `training_info`,
-    preprocessor config, code files for `trust_remote_code`), written atomically. Main process only."""
+    preprocessor config, code files for `trust_remote_code`), written atomically. Main process only. iBOT's mask token
+    is a training-only parameter: a backbone that has one is exported as the plain model, without it."""
+    if getattr(getattr(backbone, "embeddings", None), "mask_token", None) is not None:
+        plain = type(backbone)(backbone.config)
+        plain.load_state_dict({k: v for k, v in backbone.state_dict().items() if k != MASK_TOKEN_KEY})
+        backbone = plain
     backbone.config.oceansar_training = training_info
     tmp = folder.with_name(f".tmp-{folder.name}")
     shutil.rmtree(tmp, ignore_errors=True)

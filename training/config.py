@@ -17,7 +17,7 @@ from typing import Any
 from .arguments import ArgumentGroup, group_values, parse_groups
 from .augment import MultiCropConfig
 from .data import DATASET_KINDS, SyntheticArchiveConfig
-from .dino import DINOConfig
+from .dino import DINOConfig, DINOv2Config, IBOTConfig, MaskingConfig
 from .probes.knn_callback import KNNEvaluationConfig
 from .pruning.callback import PruningConfig
 from .pruning.sampling import SelectionConfig
@@ -35,6 +35,15 @@ class ModelArguments:
             "help": "Side (px) of the processed image: the image processor's output and the model's native input size."
         },
     )
+    init_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "Continued pretraining: start student and teacher from this backbone (local folder or Hub repo "
+            "id: an OceanSAR folder, the released OceanSAR-1 ResNetModel format, or a transformers ResNet/ViT folder "
+            "from conversion.to_transformers). Its architecture must be --backbone's; the DINO head starts fresh. "
+            "None = random initialisation."
+        },
+    )
 
 
 @dataclass
@@ -43,7 +52,10 @@ class DataArguments:
 
     dataset: str = field(
         default="synthetic",
-        metadata={"help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet)."},
+        metadata={
+            "help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet; safe = "
+            "Sentinel-1 SAFE products, or a folder of them, read as 50 m sigma0 vignettes)."
+        },
     )
     data_path: str | None = field(default=None, metadata={"help": "Folder or file of the archive (not for synthetic)."})
     image_column: str = field(default="image", metadata={"help": "Image column of an hf dataset."})
@@ -57,7 +69,23 @@ class DataArguments:
     )
     num_workers: int = field(default=2, metadata={"help": "DataLoader worker processes per process."})
     input_kind: str | None = field(
-        default=None, metadata={"help": "Pixel units (the processor's input_kind); None = the processor's default."}
+        default=None,
+        metadata={
+            "help": "Pixel units (the processor's input_kind): sigma0, sigma0_db, sigma0_amplitude or digital_number. "
+            "None = digital_number with the archive's calibration for the synthetic archive, else sigma0 (what "
+            "oceansar-ingest-safe writes)."
+        },
+    )
+    calibration_constant: float | None = field(
+        default=None,
+        metadata={"help": "A for input_kind digital_number (sigma0 = DN^2 / A^2); None = the synthetic archive's."},
+    )
+    pixel_spacing: float | None = field(
+        default=None,
+        metadata={
+            "help": "Pixel spacing (m) of the archive's images, resampled to 50 m by averaging sigma0; None = not "
+            "resampled (ingested SAFE shards are already at their target spacing)."
+        },
     )
     nodata_value: float | None = field(default=None, metadata={"help": "Raw value marking missing pixels."})
     normalization: str | None = field(
@@ -161,6 +189,9 @@ PRETRAIN_GROUPS = (
     ArgumentGroup(SyntheticArchiveConfig, prefix="synthetic_"),
     ArgumentGroup(MultiCropConfig),
     ArgumentGroup(DINOConfig),
+    ArgumentGroup(DINOv2Config),
+    ArgumentGroup(IBOTConfig, prefix="ibot_"),
+    ArgumentGroup(MaskingConfig, prefix="mask_"),
     ArgumentGroup(RunArguments),
     ArgumentGroup(KNNEvaluationConfig),
     ArgumentGroup(PruningConfig, prefix="pruning_"),
@@ -181,6 +212,9 @@ class PretrainConfig:
     synthetic: SyntheticArchiveConfig
     augment: MultiCropConfig
     dino: DINOConfig
+    dinov2: DINOv2Config
+    ibot: IBOTConfig
+    masking: MaskingConfig
     run: RunArguments
     knn: KNNEvaluationConfig
     pruning: PruningConfig

@@ -5,10 +5,12 @@ assembles what it trains, `checkpoints.py` writes and reads its checkpoints.
 
 Per optimisation step: processed images (B, 1, S, S) → batched multi-crop on the device → teacher on the 2 global
 crops, student on all crops → DINO loss → backward, DINO's per-parameter gradient clipping, last-layer freeze →
-optimiser step → teacher EMA. Schedules (lr, weight decay, teacher momentum and temperature) are functions of the
-global step over epochs whose lengths are planned before the first step (`epoch_length`), so changing the training set
-(pruning) never changes them. The data order and every augmentation draw are functions of (seed, step, process), so a
-resumed run continues exactly where it stopped.
+optimiser step → teacher EMA. With the DINOv2 recipe's options (`DINOv2Config`, `IBOTConfig`) the student sees its
+global crops block-masked and the loss adds iBOT's masked-patch term and KoLeo (`_losses`).
+Schedules (lr, weight decay, teacher momentum and temperature) are functions of the global step over epochs whose
+lengths are planned before the first step (`epoch_length`), so changing the training set (pruning) never changes them.
+The data order and every augmentation, mask and drop-path draw are functions of (seed, step, process), so a resumed
+run continues exactly where it stopped.
 """
 
 from __future__ import annotations
@@ -34,16 +36,23 @@ from tqdm.auto import tqdm
 from oceansar_hf import OceanSARModel
 
 from .augment import MultiCropAugmentation
-from .build import build_accelerator, build_backbone, build_dataset, build_dino, build_processor
+from .build import build_accelerator, build_backbone, build_dataset, build_dino, build_masking, build_processor
 from .callbacks import CallbackList, TrainerCallback
 from .checkpoints import export_model, find_checkpoint, load_checkpoint, previous_run_files, save_checkpoint
 from .config import PretrainConfig
 from .data import collate_samples
-from .dino import DINOSchedules, apply_to_optimizer, cancel_last_layer_gradients, clip_gradients, update_teacher
+from .dino import (
+    DINOSchedules,
+    apply_to_optimizer,
+    cancel_last_layer_gradients,
+    clip_gradients,
+    update_teacher,
+    uses_dinov2_model,
+)
 from .distributed import broadcast_buffers
 from .inputs import ModelInputs
 from .sampler import process_indices
-from .seeding import torch_generator
+from .seeding import derive_seed, torch_generator
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +68,9 @@ RESUMABLE_CHANGES = frozenset(
 
 SKIPPED_EXAMPLES = 20
 """Names of skipped samples kept for the end-of-run report."""
+
+MASK_STREAM, DROP_PATH_STREAM = 1, 2
+"""Last seed key of the per-step random streams of iBOT's masks and of drop path (augmentation: none)."""
 
 
 @dataclass
@@ -88,15 +100,20 @@ class Trainer:
         self.dataset = build_dataset(config.data, config.synthetic)
         self.active_indices = np.arange(len(self.dataset))
         self.processor = build_processor(config.data, config.model.input_size, self.dataset, run.seed)
-        parts = build_dino(build_backbone(config.model), config.dino, self.accelerator)
+        backbone = build_backbone(config.model, use_mask_token=config.ibot.enabled)
+        parts = build_dino(backbone, config.dino, self.accelerator, config.dinov2, config.ibot)
         self.student, self.teacher, self.optimizer, self.criterion = (
             parts.student, parts.teacher, parts.optimizer, parts.criterion
         )  # fmt: skip
+        self.drop_path, self.dinov2 = parts.drop_path, uses_dinov2_model(config.dinov2, config.ibot)
+        rows = 2 * run.batch_size  # global crops per micro-batch
+        self.masking = build_masking(config.masking, config.ibot, config.augment.global_crop_size, backbone, rows)
         has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.teacher.modules())
         self._share_teacher_statistics = has_bn and self.accelerator.num_processes > 1 and not parts.sync_batchnorm
         self.global_batch = run.batch_size * self.accelerator.num_processes * run.gradient_accumulation_steps
         self.schedules = DINOSchedules.from_config(config.dino, self._plan_epochs(), self.global_batch)
         self.total_steps = self.schedules.total_steps
+        self.ibot_temp = config.ibot.teacher_temp_schedule(self.schedules) if config.ibot.enabled else None
         self.augment = MultiCropAugmentation(config.augment)
         self._terminate = False
 
@@ -233,12 +250,11 @@ class Trainer:
         """One micro-batch; returns the step's diagnostics when an optimisation step happened."""
         dino = self.config.dino
         values = self.schedules.at(self.state.global_step)
+        if self.ibot_temp is not None:
+            values["ibot_teacher_temp"] = self.ibot_temp(self.state.global_step)
         crops = self.augment(images, generator=torch_generator(self.seed, micro_step, self.accelerator.process_index))
         with self.accelerator.accumulate(self.student):
-            with torch.no_grad():
-                teacher_out = self.teacher(crops[:2])
-            student_out = self.student(crops)
-            loss, stats = self.criterion(student_out, teacher_out, values["teacher_temp"])
+            loss, stats = self._losses(crops, micro_step, values)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
                     f"non-finite DINO loss ({loss.item()}) at step {self.state.global_step}, epoch {self.state.epoch}: "
@@ -264,6 +280,29 @@ class Trainer:
             broadcast_buffers(self.teacher)
         self.state.global_step += 1
         return {"loss": loss.detach(), "grad_norm": grad_norm, **stats, **values}
+
+    def _losses(
+        self, crops: list[torch.Tensor], micro_step: int, values: dict[str, float]
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Teacher and student forwards and the loss of a micro-batch: DINO's, or the DINOv2 recipe's (the student's
+        global crops masked with masks drawn from (seed, micro-step, process), the teacher's not; iBOT and KoLeo
+        terms). Drop path draws from its own stream of the same keys."""
+        keys = (self.seed, micro_step, self.accelerator.process_index)
+        if self.drop_path is not None:
+            self.drop_path.generator = torch_generator(*keys, DROP_PATH_STREAM)
+        if not self.dinov2:
+            with torch.no_grad():
+                teacher_out = self.teacher(crops[:2])
+            student_out = self.student(crops)
+            return self.criterion(student_out, teacher_out, values["teacher_temp"])
+        masks = None
+        if self.masking is not None:
+            rng = np.random.default_rng(derive_seed(*keys, MASK_STREAM))
+            masks = self.masking(2 * crops[0].shape[0], rng).to(self.accelerator.device, non_blocking=True)
+        with torch.no_grad():
+            teacher_out = self.teacher(crops[:2], masks, mask_inputs=False)
+        student_out = self.student(crops, masks)
+        return self.criterion(student_out, teacher_out, masks, values["teacher_temp"], values.get("ibot_teacher_temp"))
 
     def _after_step(self, logs: dict[str, Any]) -> bool:
         """Counts, logging, step-cadence checkpoints and stop requests after an optimisation step; False = stop."""

@@ -32,7 +32,7 @@ def released_folder(folder, head: bool):
 @pytest.mark.parametrize("head", [False, True], ids=["base", "wind-head"])
 def test_round_trip(tmp_path, capsys, head):
     original = released_folder(tmp_path / "released", head)
-    processor = OceanSARImageProcessor(size=64, input_kind="db").save_pretrained(tmp_path / "processor")[0]
+    processor = OceanSARImageProcessor(size=64, input_kind="sigma0_db").save_pretrained(tmp_path / "processor")[0]
     argv = [str(tmp_path / "released"), str(tmp_path / "out"), "--verify-size", "64", "--processor-config", processor]
     assert main(argv) == 0
     expected_class = OceanSARForImageClassification if head else OceanSARModel
@@ -40,7 +40,7 @@ def test_round_trip(tmp_path, capsys, head):
     converted = expected_class.from_pretrained(tmp_path / "out")
     x = torch.randn(2, 1, 64, 64)
     torch.testing.assert_close(model_outputs(converted, x), model_outputs(original, x), rtol=0, atol=1e-5)
-    assert OceanSARImageProcessor.from_pretrained(tmp_path / "out").input_kind == "db"
+    assert OceanSARImageProcessor.from_pretrained(tmp_path / "out").input_kind == "sigma0_db"
     if head:
         assert converted.config.id2label == {0: "wind_speed"} and converted.config.problem_type == "regression"
 

@@ -96,8 +96,42 @@ def test_two_d_input_is_refused():
         model(torch.randn(64, 64))
 
 
+def test_vit_input_not_a_multiple_of_the_patch_size_is_refused_not_cropped():
+    """Issue 12: a 250-px input to a patch-16 ViT used to lose its last 10 px silently."""
+    model = OceanSARModel(OceanSARConfig(backbone="vit_tiny_patch8", image_size=64, num_hidden_layers=1))
+    with pytest.raises(ValueError, match=r"8 x 8 patches, but pixel_values is 60 x 64.*size=64"):
+        model(torch.randn(1, 1, 60, 64))
+    with pytest.raises(ValueError, match="not a multiple of 8"):
+        model(torch.randn(1, 1, 4, 4))  # smaller than one patch
+    with pytest.raises(ValueError, match="no image"):
+        model(torch.randn(0, 1, 64, 64))
+
+
 def test_tuple_outputs():
     model = OceanSARModel(OceanSARConfig(backbone="resnet_tiny")).eval()
     with torch.no_grad():
         last, pooled = model(torch.randn(1, 1, 64, 64), return_dict=False)
     assert pooled.shape == (1, 256) and last.ndim == 4
+
+
+def test_vit_mask_token_replaces_only_masked_patches():
+    config = OceanSARConfig(backbone="vit_tiny_patch8", image_size=32, num_hidden_layers=1)
+    model = OceanSARModel(config, use_mask_token=True).eval()
+    assert model.embeddings.mask_token.shape == (1, 1, 192) and not model.embeddings.mask_token.any()
+    torch.nn.init.normal_(model.embeddings.mask_token)
+    x = torch.randn(2, 1, 32, 32)
+    mask = torch.zeros(2, 16, dtype=torch.bool)
+    mask[0, 3] = True
+    with torch.no_grad():
+        plain = model.embeddings(x)
+        masked = model.embeddings(x, bool_masked_pos=mask)
+        out = model(x, bool_masked_pos=mask)
+    changed = (plain - masked).abs().sum(-1) > 0  # (B, 1 + N): CLS first
+    assert changed[0, 4] and changed.sum() == 1
+    assert out.last_hidden_state.shape == (2, 17, 192)
+    with pytest.raises(ValueError, match="shape"):
+        model(x, bool_masked_pos=mask[:, :8])
+    with pytest.raises(ValueError, match="use_mask_token=True"):
+        OceanSARModel(config)(x, bool_masked_pos=mask)
+    with pytest.raises(ValueError, match="ViT backbones only"):
+        OceanSARModel(OceanSARConfig(backbone="resnet_tiny"), use_mask_token=True)

@@ -50,6 +50,7 @@ def test_auto_map_names_every_auto_class(tmp_path):
         "AutoConfig": "configuration_oceansar.OceanSARConfig",
         "AutoModel": "modeling_oceansar.OceanSARModel",
         "AutoModelForImageClassification": "modeling_oceansar.OceanSARForImageClassification",
+        "AutoBackbone": "modeling_oceansar.OceanSARBackbone",
     }
     processor = json.loads((tmp_path / "preprocessor_config.json").read_text())
     assert processor["auto_map"] == {"AutoImageProcessor": "image_processing_oceansar.OceanSARImageProcessor"}

@@ -13,12 +13,16 @@ import training
 from oceansar_hf import OceanSARImageProcessor
 from training.config import PRETRAIN_GROUPS, DataArguments, parse_config
 from training.data.write_archive import WRITE_ARCHIVE_GROUPS
+from training.embed import EMBED_GROUPS
 from training.probes.cli import PROBE_GROUPS
+from training.search.cli import SEARCH_GROUPS
 
+CLI_GROUPS = (*PRETRAIN_GROUPS, *PROBE_GROUPS, *WRITE_ARCHIVE_GROUPS, *EMBED_GROUPS, *SEARCH_GROUPS.values())
 PREFIXES = ("synthetic_", "pruning_", "knn_")
 DISTINCT_MEANINGS = {
     "seed": "the run's seed and a synthetic archive's seed are different streams (both default 0)",
     "batch_size": "images per training step vs per embedding pass",
+    "output": "a probe's results folder (optional) vs the embed job's shard folder (required)",
     "warmup_epochs": "DINO's learning-rate warm-up vs pruning's T_w (epochs before the first round)",
 }
 
@@ -51,7 +55,7 @@ def _knob(name: str) -> str:
 
 
 def test_every_config_class_is_exposed_by_a_cli():
-    exposed = {group.cls for group in (*PRETRAIN_GROUPS, *PROBE_GROUPS, *WRITE_ARCHIVE_GROUPS)}
+    exposed = {group.cls for group in CLI_GROUPS}
     unexposed = [cls.__qualname__ for cls in _project_config_classes() if cls not in exposed]
     assert not unexposed, f"config classes no CLI parses (a parallel copy?): {unexposed}"
 
@@ -73,7 +77,7 @@ def test_no_knob_is_declared_twice_with_another_default():
 def test_a_flag_means_the_same_in_every_cli():
     """The same flag in the pretraining and probe CLIs has one default and one help text."""
     flags: dict[str, tuple[object, str]] = {}
-    for group in (*PRETRAIN_GROUPS, *PROBE_GROUPS, *WRITE_ARCHIVE_GROUPS):
+    for group in CLI_GROUPS:
         for f in group.exposed():
             flag, value = group.flag(f.name), (_default(f), f.metadata["help"])
             if flag in flags and flags[flag] != value and flag not in DISTINCT_MEANINGS:

@@ -121,3 +121,12 @@ def test_resume_under_active_set_epochs_is_exact(tmp_path):
     b = load_file(broken / "final_model" / "model.safetensors")
     for key in a:
         torch.testing.assert_close(b[key], a[key], rtol=0, atol=0, msg=key)
+
+
+def test_a_round_embeds_in_the_precision_asked_for(tmp_path):
+    out = tmp_path / "run"
+    run(tiny_config(tmp_path, output_dir=str(out), **{**PRUNING, "epochs": 2, "pruning_embed_dtype": "bfloat16"}))
+    record = json.loads((out / "pruning" / "pruning_log.jsonl").read_text().splitlines()[0])
+    assert record["embed_dtype"] == "bfloat16" and record["selected"] == 60
+    with pytest.raises(ValueError, match="pruning_embed_dtype"):
+        PruningConfig(embed_dtype="int8")

@@ -46,8 +46,10 @@ def detect_intensity(array: np.ndarray) -> np.ndarray:
     Unit: the square of the source's unit. For a Sentinel-1 SLC measurement TIFF (complex digital numbers DN) this is
     |DN|², *uncalibrated*: σ0 (linear) = |DN|² / A² with A the product's sigmaNought calibration LUT.
     """
-    real, imag = array.real.astype(np.float32), array.imag.astype(np.float32)
-    return real * real + imag * imag
+    real, imag = array.real.astype(np.float32, copy=False), array.imag.astype(np.float32, copy=False)
+    intensity = np.square(real)
+    intensity += np.square(imag)
+    return intensity
 
 
 def validate_image(array: Any, description: str) -> np.ndarray:
@@ -517,7 +519,7 @@ def _check_label_feature(feature: Any, column: str, source: str, columns: list[s
 
 # ------------------------------------------------------------------------------------------------- factory
 
-DATASET_KINDS = ("synthetic", "geotiff", "npy", "png", "hf")
+DATASET_KINDS = ("synthetic", "geotiff", "npy", "png", "hf", "safe")
 _FILE_READERS: dict[str, Callable[..., Any]] = {
     "geotiff": GeoTiffFolder,
     "npy": NpyFolder,
@@ -541,4 +543,8 @@ def build_dataset(kind: str, path: str | None = None, **kwargs: Any) -> Any:
         return SyntheticWVArchive(SyntheticArchiveConfig(**kwargs))
     if path is None:
         raise ValueError(f"dataset kind {kind!r} needs a path")
+    if kind == "safe":
+        from .sentinel1 import SafeArchive  # imports this module: imported on use
+
+        return SafeArchive(path, **kwargs)
     return _FILE_READERS[kind](path, **kwargs)

@@ -3,17 +3,14 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
-import torch.distributed as dist
-from torch import nn
 from torch.nn import functional as F
 
-from .config import DINOConfig
+from .centering import CenteredTeacher, entropy_stats
+from .config import DINOConfig, DINOv2Config
 
 
-class DINOLoss(nn.Module):
+class DINOLoss(CenteredTeacher):
     """Cross-entropy between the centred, sharpened teacher distribution and the student distribution.
 
     Inputs are head outputs (logits) stacked crop-major: ``student_out`` is (n_crops·B, out_dim) with rows
@@ -28,33 +25,35 @@ class DINOLoss(nn.Module):
     process (sum and row count are all-reduced when ``torch.distributed`` is initialised; a single process needs no
     process group). The buffer ``center`` (1, out_dim) is saved in the state dict, so checkpoints resume exactly.
 
+    ``centering="sinkhorn_knopp"`` (DINOv2's alternative) replaces the centred softmax by
+    ``p_t = centering.sinkhorn_knopp(teacher_out, teacher_temp, sinkhorn_iterations)`` over the teacher rows of all
+    processes; the centre is then neither used nor updated.
+
     ``forward`` returns ``(loss, stats)``. ``stats`` holds detached 0-d tensors (no host sync is forced;
-    call ``.item()`` only when logging), computed on this process's teacher rows with the centre used for the loss:
-
-    - ``teacher_entropy``: mean over rows of the entropy (nats) of the centred, sharpened teacher distribution;
-    - ``teacher_mean_entropy``: entropy (nats) of the batch-mean teacher distribution;
-    - ``max_entropy``: ln(out_dim), the entropy of the uniform distribution.
-
-    Collapse diagnosis: uniform collapse → both entropies → ln(out_dim); one dimension dominating → both → 0; healthy
-    training → ``teacher_entropy`` low while ``teacher_mean_entropy`` stays high.
+    call ``.item()`` only when logging): :func:`centering.entropy_stats` of the teacher targets used for the loss
+    (``teacher_entropy``, ``teacher_mean_entropy``, ``max_entropy``), the collapse monitors.
     """
 
-    center: torch.Tensor
-
-    def __init__(self, out_dim: int, student_temp: float, center_momentum: float) -> None:
-        super().__init__()
-        if out_dim < 1:
-            raise ValueError(f"DINOLoss: out_dim must be >= 1, got {out_dim}")
+    def __init__(
+        self,
+        out_dim: int,
+        student_temp: float,
+        center_momentum: float,
+        centering: str = "ema",
+        sinkhorn_iterations: int = 3,
+    ) -> None:
+        super().__init__(out_dim, center_momentum, centering, sinkhorn_iterations)
         if student_temp <= 0:
             raise ValueError(f"DINOLoss: student_temp must be > 0, got {student_temp}")
-        if not 0.0 <= center_momentum <= 1.0:
-            raise ValueError(f"DINOLoss: center_momentum must be in [0, 1], got {center_momentum}")
-        self.out_dim, self.student_temp, self.center_momentum = out_dim, student_temp, center_momentum
-        self.register_buffer("center", torch.zeros(1, out_dim))
+        self.student_temp = student_temp
 
     @classmethod
-    def from_config(cls, config: DINOConfig) -> DINOLoss:
-        return cls(config.out_dim, config.student_temp, config.center_momentum)
+    def from_config(cls, config: DINOConfig, recipe: DINOv2Config | None = None) -> DINOLoss:
+        """The loss of a `DINOConfig`, with the centering of a `DINOv2Config` when given (else EMA)."""
+        recipe = recipe or DINOv2Config()
+        return cls(
+            config.out_dim, config.student_temp, config.center_momentum, recipe.centering, recipe.sinkhorn_iterations
+        )
 
     def forward(
         self, student_out: torch.Tensor, teacher_out: torch.Tensor, teacher_temp: float, n_global: int = 2
@@ -65,8 +64,7 @@ class DINOLoss(nn.Module):
             dtype = torch.promote_types(student_out.dtype, torch.float32)  # half / bfloat16 → float32
             student_logp = F.log_softmax(student_out.to(dtype) / self.student_temp, dim=-1)
             teacher = teacher_out.detach().to(dtype)
-            teacher_logp = F.log_softmax((teacher - self.center) / teacher_temp, dim=-1)
-            teacher_p = teacher_logp.exp()
+            teacher_p, teacher_logp = self.targets(teacher, teacher_temp)
             # Σ_{i, v≠i} p_t[i]·log p_s[v] = (Σ_i p_t[i])·(Σ_v log p_s[v]) − Σ_i p_t[i]·log p_s[i]: only (B, D)
             # temporaries, and element-wise products (no matmul, hence no TF32 rounding on GPUs).
             teacher_p3 = teacher_p.view(n_global, batch, -1)
@@ -76,8 +74,8 @@ class DINOLoss(nn.Module):
             n_pairs = n_global * (n_crops - 1)
             loss = (same_crop - all_pairs) / (batch * n_pairs)
             with torch.no_grad():
-                stats = self._stats(teacher_p, teacher_logp)
-                self._update_center(teacher)
+                stats = entropy_stats(teacher_p, teacher_logp)
+                self.update_center(teacher)
         return loss, stats
 
     def _check_inputs(
@@ -101,19 +99,3 @@ class DINOLoss(nn.Module):
         if not teacher_temp > 0:
             raise ValueError(f"DINOLoss: teacher_temp must be > 0, got {teacher_temp}")
         return batch, student_out.shape[0] // batch
-
-    def _stats(self, teacher_p: torch.Tensor, teacher_logp: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Entropy diagnostics of the teacher distribution, see the class docstring."""
-        return {
-            "teacher_entropy": -(teacher_p * teacher_logp).sum(dim=-1).mean(),
-            "teacher_mean_entropy": torch.special.entr(teacher_p.mean(dim=0)).sum(),
-            "max_entropy": torch.tensor(math.log(self.out_dim), device=teacher_p.device),
-        }
-
-    def _update_center(self, teacher: torch.Tensor) -> None:
-        """EMA of the teacher row mean over all processes (teacher logits (rows, out_dim), detached)."""
-        sum_and_count = torch.cat([teacher.sum(dim=0), teacher.new_tensor([teacher.shape[0]])])
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(sum_and_count)
-        batch_center = (sum_and_count[:-1] / sum_and_count[-1]).unsqueeze(0)
-        self.center.mul_(self.center_momentum).add_(batch_center.to(self.center.dtype), alpha=1 - self.center_momentum)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -21,6 +21,9 @@ from .config import DINOConfig
 
 #: Key added to the optimizer parameter groups built by :func:`param_groups`; ``True`` on the group that is decayed.
 WEIGHT_DECAY_KEY = "apply_weight_decay"
+
+#: Key of a parameter group's learning-rate factor (layer-wise decay); a group without it trains at the scheduled rate.
+LR_SCALE_KEY = "lr_scale"
 
 
 def _check_step(step: float) -> None:
@@ -173,34 +176,39 @@ class DINOSchedules:
         }
 
 
-def param_groups(module: nn.Module, weight_decay: float) -> list[dict]:
+def param_groups(module: nn.Module, weight_decay: float, lr_scale: Callable[[str], float] | None = None) -> list[dict]:
     """Optimizer groups as in DINO: weight decay on ≥2-D weights, none on biases and other 1-D (norm) parameters.
 
     Frozen parameters (``requires_grad=False``) are left out. Each group carries ``WEIGHT_DECAY_KEY`` (True for the
     decayed group) so that :func:`apply_to_optimizer` knows where to write the scheduled weight decay. Empty groups
     are dropped. Works on any module (backbone + head).
+
+    ``lr_scale`` (parameter name → learning-rate factor, e.g. `layer_decay.vit_lr_scale`) splits the groups further by
+    factor; each then carries ``LR_SCALE_KEY``. Without it there are the two groups above, without that key.
     """
-    decayed: list[nn.Parameter] = []
-    not_decayed: list[nn.Parameter] = []
+    groups: dict[tuple[bool, float | None], list[nn.Parameter]] = {(True, None): [], (False, None): []}
     for name, param in module.named_parameters():
         if not param.requires_grad:
             continue
-        (not_decayed if param.ndim <= 1 or name.endswith(".bias") else decayed).append(param)
-    groups = [
-        {"params": decayed, "weight_decay": weight_decay, WEIGHT_DECAY_KEY: True},
-        {"params": not_decayed, "weight_decay": 0.0, WEIGHT_DECAY_KEY: False},
-    ]
-    return [group for group in groups if group["params"]]
+        decayed = not (param.ndim <= 1 or name.endswith(".bias"))
+        groups.setdefault((decayed, lr_scale(name) if lr_scale else None), []).append(param)
+    built = []
+    for (decayed, scale), params in groups.items():
+        if params:
+            group = {"params": params, "weight_decay": weight_decay if decayed else 0.0, WEIGHT_DECAY_KEY: decayed}
+            built.append(group if scale is None else {**group, LR_SCALE_KEY: scale})
+    return built
 
 
 def apply_to_optimizer(optimizer: torch.optim.Optimizer, lr: float, weight_decay: float) -> None:
-    """Write ``lr`` into every parameter group and ``weight_decay`` into the decayed ones (``WEIGHT_DECAY_KEY`` True).
+    """Write ``lr`` (times the group's ``LR_SCALE_KEY`` factor, if any) into every parameter group and
+    ``weight_decay`` into the decayed ones (``WEIGHT_DECAY_KEY`` True).
 
-    The groups must come from :func:`param_groups`; a group without the key is an error, not a guess.
+    The groups must come from :func:`param_groups`; a group without the decay key is an error, not a guess.
     """
     for group in optimizer.param_groups:
         if WEIGHT_DECAY_KEY not in group:
             raise KeyError(f"optimizer group without {WEIGHT_DECAY_KEY!r}: build the groups with param_groups()")
-        group["lr"] = lr
+        group["lr"] = lr * group[LR_SCALE_KEY] if LR_SCALE_KEY in group else lr
         if group[WEIGHT_DECAY_KEY]:
             group["weight_decay"] = weight_decay
