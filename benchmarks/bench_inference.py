@@ -64,16 +64,21 @@ def quicklook_batch(batch_size: int, side: int) -> torch.Tensor:
 
 def variants(architecture: str, with_compile: bool) -> dict[str, InferenceOptions]:
     base = InferenceOptions(dtype="float32")
-    found = {"float32": base, "bfloat16": replace(base, dtype="bfloat16")}
+    found = {
+        "float32": base,
+        "bfloat16 autocast": replace(base, dtype="bfloat16", autocast=True),
+        "bfloat16 cast": replace(base, dtype="bfloat16", autocast=False),
+    }
     if architecture == "resnet":
         found |= {
             "float32 no channels-last": replace(base, channels_last=False),
             "float32 fuse": replace(base, fuse=True),
-            "bfloat16 fuse": replace(base, dtype="bfloat16", fuse=True),
+            "bfloat16 autocast fuse": replace(base, dtype="bfloat16", autocast=True, fuse=True),
+            "bfloat16 cast fuse": replace(base, dtype="bfloat16", autocast=False, fuse=True),
         }
     if with_compile:
-        found["bfloat16 compile"] = replace(base, dtype="bfloat16", compile=True)
-    found["default (auto)"] = InferenceOptions()
+        found["bfloat16 cast compile"] = replace(base, dtype="bfloat16", autocast=False, compile=True)
+    found["default"] = InferenceOptions()
     return found
 
 
@@ -109,13 +114,13 @@ def bench_backbone(backbone: str, batch: torch.Tensor, repeats: int, with_compil
     ips = {name: len(batch) / min(values) for name, values in times.items()}
     kind = "ResNetModel" if ours.config.architecture == "resnet" else "ViTModel"
     print(f"\n{backbone} @ {side}px, batch {len(batch)} real quicklooks, best of {repeats}")
-    print(f"  {'variant':34s} {'images/s':>9s} {'× ref':>6s} {'min cosine to fp32':>19s}")
-    print(f"  {'transformers ' + kind + ' fp32 (reference)':34s} {ips['reference']:9.2f} {1.0:6.2f} {1.0:19.6f}")
+    print(f"  {'variant':44s} {'images/s':>9s} {'× ref':>6s} {'min cosine to fp32':>19s}")
+    print(f"  {'transformers ' + kind + ' fp32 (reference)':44s} {ips['reference']:9.2f} {1.0:6.2f} {1.0:19.6f}")
     for name in runners:
         print(
-            f"  {'OceanSARModel ' + name:34s} {ips[name]:9.2f} {ips[name] / ips['reference']:6.2f} {cosine[name]:19.6f}"
+            f"  {'OceanSARModel ' + name:44s} {ips[name]:9.2f} {ips[name] / ips['reference']:6.2f} {cosine[name]:19.6f}"
         )
-    return ips["default (auto)"]
+    return ips["default"]
 
 
 def bench_embed_job(backbone: str, side: int, count: int, batch_size: int, forward_ips: float) -> None:

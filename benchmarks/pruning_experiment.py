@@ -22,6 +22,7 @@ standard error over seeds, and paired per-seed differences (arm − uniform, dyn
     OMP_NUM_THREADS=1 python -m benchmarks.pruning_experiment --quick                   # ~2 min smoke run
     OMP_NUM_THREADS=1 python -m benchmarks.pruning_experiment --seeds 0 1 2             # the experiment
     python -m benchmarks.pruning_experiment --seeds 0 1 2 --reuse                       # re-probe trained arms only
+    python -m benchmarks.pruning_experiment --merge a.json b.json c.json                # combine parallel seed runs
     bash benchmarks/pruning_experiment_gpu.sh                                           # the GPU-scale version
 
 Writes `benchmarks/results/pruning_experiment.json` and `benchmarks/figures/pruning_experiment.png` (with --quick:
@@ -333,7 +334,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     bars.set_xticks(positions, [name for _, name in accuracy])
     bars.set_ylabel("accuracy on the class-balanced test set (%)")
     bars.set_title("frozen teachers (dots: seeds; dashed: random weights; dotted: chance)", fontsize=9)
-    bars.legend(fontsize=7, ncol=2)
+    bars.legend(fontsize=7, ncol=len(arms), loc="upper center", bbox_to_anchor=(0.5, -0.08))
     pairs = list(results["paired"])
     y = np.arange(len(pairs))
     for j, (key, name) in enumerate(accuracy):
@@ -378,6 +379,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help=f"images per class of the probe splits (default {' '.join(map(str, EVAL_PER_CLASS.values()))})",
     )
     parser.add_argument("--reuse", action="store_true", help="re-probe arms whose output folder holds a finished run")
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="combine the results JSONs of runs of the same setup over different seeds (e.g. run in parallel), "
+        "without training or probing",
+    )
     parser.add_argument("--results", type=Path, default=None, help="results JSON path")
     parser.add_argument("--figure", type=Path, default=None, help="figure PNG path")
     return parser.parse_args(argv)
@@ -400,6 +409,39 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def finish(results: dict[str, Any], results_path: Path, figure_path: Path) -> None:
+    """Statistics, tables, verdict, JSON and figure of the (arm → seed → result) records gathered so far."""
+    done = {arm: per_seed for arm, per_seed in results["arms"].items() if per_seed}
+    results["summary"], results["paired"] = summarise(done)
+    results["verdict"] = verdict(results["paired"])
+    results["table_markdown"] = markdown_tables(results["summary"], results["paired"], results["random_weights"])
+    results_path.parent.mkdir(parents=True, exist_ok=True)
+    results_path.write_text(json.dumps(results, indent=2))
+    plot(results, figure_path)
+    print(results["table_markdown"], flush=True)
+
+
+def merge(paths: list[Path], results_path: Path, figure_path: Path) -> dict[str, Any]:
+    """Combine per-seed results files of one setup (their `setup` must agree but for the seeds)."""
+    parts = [json.loads(path.read_text()) for path in paths]
+
+    def strip(setup: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in setup.items() if k != "seeds"}
+
+    if any(strip(part["setup"]) != strip(parts[0]["setup"]) for part in parts):
+        raise SystemExit(f"--merge: the setups of {', '.join(map(str, paths))} differ")
+    results = {**parts[0], "merged_from": [str(p) for p in paths], "commands": [p["command"] for p in parts]}
+    results["arms"] = {arm: {} for arm in parts[0]["arms"]}
+    for part in parts:
+        for arm, per_seed in part["arms"].items():
+            results["arms"].setdefault(arm, {}).update(per_seed)
+    results["setup"]["seeds"] = sorted({int(s) for per_seed in results["arms"].values() for s in per_seed})
+    results["wall_s"] = max(part["wall_s"] for part in parts)
+    results["wall_s_note"] = "the runs were parallel: wall_s is the longest"
+    finish(results, results_path, figure_path)
+    return results
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     import matplotlib
@@ -413,6 +455,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figure_path = args.figure or (
         out / "pruning_experiment.png" if args.quick else ROOT / "benchmarks" / "figures" / "pruning_experiment.png"
     )
+    if args.merge:
+        return merge(args.merge, results_path, figure_path)
     overrides = _overrides(args)
     reference = arm_config(args.config, "uniform", args.seeds[0], out / "unused", overrides)
     archive = SyntheticWVArchive(reference.synthetic)
@@ -471,15 +515,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             evaluation = evaluate_model(trained["final_model"], config.model.input_size, archives, rare, knn)
             results["arms"][arm][seed] = {**trained, **evaluation, "rare_share": rare_share}
             logger.info("seed %d, arm %s: %s", seed, arm, {k: evaluation[k] for k, _, _ in METRICS})
-        done = {arm: per_seed for arm, per_seed in results["arms"].items() if per_seed}
-        results["summary"], results["paired"] = summarise(done)
-        results["verdict"] = verdict(results["paired"])
         results["wall_s"] = time.perf_counter() - started
-        results["table_markdown"] = markdown_tables(results["summary"], results["paired"], results["random_weights"])
-        results_path.parent.mkdir(parents=True, exist_ok=True)
-        results_path.write_text(json.dumps(results, indent=2))
-        plot(results, figure_path)
-        print(results["table_markdown"], flush=True)
+        finish(results, results_path, figure_path)
     print(json.dumps(results["verdict"], indent=2))
     print(f"\nresults: {results_path}\nfigure: {figure_path}\nwall time: {results['wall_s']:.0f} s")
     return results

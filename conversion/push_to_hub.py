@@ -49,7 +49,6 @@ import torch
 from huggingface_hub import HfApi, ModelCard, get_token
 from huggingface_hub.errors import HfHubHTTPError
 from safetensors import safe_open
-from transformers import AutoConfig
 
 import oceansar_hf
 from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARModel
@@ -223,9 +222,7 @@ def check_without_running(folder: Path) -> str:
         raise PushError(f"{folder / 'config.json'} is not valid JSON ({error}).") from error
     model_type = config_dict.get("model_type")
     if model_type in NATIVE_CLASSES and config_dict.get("architectures") == [NATIVE_CLASSES[model_type].__name__]:
-        architectures = config_dict["architectures"]
-        with torch.device("meta"):
-            model = NATIVE_CLASSES[model_type](AutoConfig.from_pretrained(folder), **native_load_kwargs(model_type))
+        return _check_native_weights(folder, model_type)
     else:
         architectures = [name for name in config_dict.get("architectures") or [] if name in MODEL_CLASSES]
         if model_type != OceanSARConfig.model_type or len(architectures) != 1:
@@ -257,6 +254,23 @@ def check_without_running(folder: Path) -> str:
         else f"code files identical to the installed oceansar_hf {oceansar_hf.__version__} (not run)"
     )
     return f"{len(shapes)} tensors match {architectures[0]} built from config.json (no code run); {code}"
+
+
+def _check_native_weights(folder: Path, model_type: str) -> str:
+    """A transformers-native folder has no model code: its safetensors are loaded by the installed transformers class
+    (which knows its own on-disk key names) and must fill it exactly."""
+    cls = NATIVE_CLASSES[model_type]
+    try:
+        model, info = cls.from_pretrained(
+            folder, output_loading_info=True, use_safetensors=True, **native_load_kwargs(model_type)
+        )
+    except (OSError, ValueError) as error:
+        raise PushError(f"{folder}: the weights do not load into transformers' {cls.__name__} ({error}).") from error
+    problems = {key: value for key, value in info.items() if value and key != "error_msgs"}
+    if problems or info.get("error_msgs"):
+        raise PushError(f"{folder}: the weights do not fill transformers' {cls.__name__}: {problems or info}.")
+    tensors = len(model.state_dict())
+    return f"{tensors} tensors fill transformers' {cls.__name__} exactly (a native folder has no model code to run)"
 
 
 def _is_native(folder: Path) -> bool:

@@ -52,8 +52,9 @@ NORMALIZATIONS = ("fixed", "per_image", "none")
 DEFAULT_TARGET_PIXEL_SPACING = 50.0
 """Ground pixel spacing (m) OceanSAR-1 was trained at ("spatially downsampled to 50 m", model card)."""
 # Mean and std of σ0 in dB over the built-in synthetic WV archive (256 px, seed 0, its first 300 images, DN calibrated
-# with A = 400): `OceanSARImageProcessor(input_kind="digital_number", calibration_constant=400.0).fit_normalization(...)`
-# gave -14.51 dB and 4.13 dB. Refit them for real data: they are properties of the data, not of the model.
+# with A = 400): `OceanSARImageProcessor(input_kind="digital_number", calibration_constant=400.0)`, then
+# `.fit_normalization(...)`, gave -14.51 dB and 4.13 dB. Refit them for real data: they are properties of the data,
+# not of the model.
 DEFAULT_MEAN_DB = -14.5
 DEFAULT_STD_DB = 4.1
 

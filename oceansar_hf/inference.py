@@ -3,15 +3,17 @@
 
     from oceansar_hf.inference import InferenceOptions, prepare_for_inference
 
-    fast = prepare_for_inference(model, InferenceOptions(dtype="auto"))   # eval mode, same outputs' type
-    features = fast(pixel_values=pixels).pooler_output                    # (B, D) float32
+    fast = prepare_for_inference(model, InferenceOptions())  # eval mode; bf16 where computed natively
+    features = fast(pixel_values=pixels).pooler_output      # (B, D) float32
 
 Options (`InferenceOptions`):
-- `dtype`: the matmuls' and convolutions' precision under `torch.autocast` (weights stay float32; normalisation
-  layers and reductions run in float32). `auto` = bfloat16 where the hardware computes it natively (CPUs with
-  AVX512-BF16 or AMX, CUDA GPUs that support bf16), float32 elsewhere. On the real WV quicklooks bf16 keeps the
-  pooled features within cosine 0.999 of float32 (measured: `tests/oceansar_hf/test_inference.py`,
-  `benchmarks/bench_inference.py`); float16 is offered for GPUs without bf16.
+- `dtype`: the compute precision. `auto` = bfloat16 where the hardware computes it natively (CPUs with AVX512-BF16 or
+  AMX, CUDA GPUs that support bf16), float32 elsewhere; float16 is offered for GPUs without bf16.
+- `autocast`: how a dtype other than float32 is applied. False (default): a copy of the model cast to it (no casts
+  between layers: 2.2× float32 for ResNet50 on an AMX CPU, against 1.5× under autocast). True: `torch.autocast`
+  (weights stay float32, normalisations and reductions run in float32; slightly closer to float32). On the real WV
+  quicklooks both keep the pooled features within cosine 0.9999 of float32 (`tests/oceansar_hf/test_inference.py`,
+  `benchmarks/bench_inference.py`): the default is the fastest setting within cosine 0.999.
 - `channels_last`: ResNet convolutions in channels-last memory format (same values, faster on CPU and GPU).
 - `fuse`: fold each BatchNorm into the convolution before it (ResNets, eval only; works on a copy, so the model passed
   in stays trainable). Same function up to float rounding (≤ 1e-5 relative).
@@ -41,6 +43,13 @@ class InferenceOptions:
         metadata={
             "help": "auto (bf16 autocast where the CPU/GPU computes bf16 natively, else float32), float32, bfloat16 "
             "or float16 (autocast: weights stay float32)."
+        },
+    )
+    autocast: bool = field(
+        default=False,
+        metadata={
+            "help": "True: torch.autocast (matmuls/convolutions in dtype, normalisations and sums in float32). False: "
+            "a copy of the model cast to dtype (faster on CPU: no casts between layers; everything in dtype)."
         },
     )
     channels_last: bool = field(
@@ -100,17 +109,20 @@ def fuse_batchnorms(model: nn.Module) -> int:
 
 class InferenceModel(nn.Module):
     """A frozen backbone run with `InferenceOptions`: `forward` takes the backbone's arguments and returns its output
-    (under autocast when the compute dtype is not float32; `pooler_output` then comes back in float32).
+    (under autocast, or cast to the compute dtype, when it is not float32; `pooler_output` then comes back in float32).
 
     Attributes:
         backbone: the (possibly fused, compiled) model; `config` is its config.
         compute_dtype: the resolved autocast dtype.
     """
 
-    def __init__(self, backbone: nn.Module, compute_dtype: torch.dtype, runner: Any = None) -> None:
+    def __init__(
+        self, backbone: nn.Module, compute_dtype: torch.dtype, runner: Any = None, autocast: bool = True
+    ) -> None:
         super().__init__()
         self.backbone = backbone
         self.compute_dtype = compute_dtype
+        self.autocast = autocast
         self._runner = runner if runner is not None else backbone
 
     @property
@@ -120,7 +132,10 @@ class InferenceModel(nn.Module):
     def forward(self, pixel_values: torch.Tensor, **kwargs: Any) -> Any:
         if self.compute_dtype == torch.float32:
             return self._runner(pixel_values=pixel_values, **kwargs)
-        with torch.autocast(pixel_values.device.type, dtype=self.compute_dtype):
+        if self.autocast:
+            with torch.autocast(pixel_values.device.type, dtype=self.compute_dtype):
+                outputs = self._runner(pixel_values=pixel_values, **kwargs)
+        else:  # the backbone was cast: its forward casts the input to its dtype
             outputs = self._runner(pixel_values=pixel_values, **kwargs)
         if getattr(outputs, "pooler_output", None) is not None:
             outputs.pooler_output = outputs.pooler_output.float()
@@ -148,5 +163,8 @@ def prepare_for_inference(
     if is_resnet:
         config.channels_last = options.channels_last
         model.to(memory_format=torch.channels_last if options.channels_last else torch.contiguous_format)
+    dtype = resolve_dtype(options.dtype, device)
+    if not options.autocast and dtype != torch.float32:
+        model = (model if options.fuse else copy.deepcopy(model)).to(dtype)
     runner = torch.compile(model) if options.compile else None
-    return InferenceModel(model, resolve_dtype(options.dtype, device), runner)
+    return InferenceModel(model, dtype, runner, autocast=options.autocast)

@@ -24,7 +24,11 @@ from transformers.modeling_outputs import BackboneOutput, BaseModelOutputWithPoo
 from transformers.models.resnet.modeling_resnet import ResNetEmbeddings, ResNetEncoder
 from transformers.models.vit.modeling_vit import ViTAttention, ViTEmbeddings, ViTLayer
 from transformers.utils.generic import can_return_tuple, merge_with_config_defaults
-from transformers.utils.output_capturing import capture_outputs
+from transformers.utils.output_capturing import (
+    capture_outputs,
+    resolve_hidden_states_indices,
+    selected_hidden_states,
+)
 
 from .configuration_oceansar import AUTO_MAP, OceanSARConfig
 
@@ -176,8 +180,7 @@ class OceanSARModel(OceanSARPreTrainedModel):
             for name, value in (("bool_masked_pos", bool_masked_pos), ("attention_mask", attention_mask)):
                 if value is not None:
                     raise ValueError(f"{name} applies to ViT backbones only; this is a ResNet.")
-            if kwargs.get("output_attentions"):
-                raise ValueError("output_attentions applies to ViT backbones only; a ResNet has no attention.")
+            # `output_attentions` is accepted and yields nothing, as in transformers' ResNetModel: a ResNet has none
             return self._forward_resnet(pixel_values, kwargs.get("output_hidden_states"), kwargs.get("return_dict"))
         self._check_mask(pixel_values, bool_masked_pos)
         if interpolate_pos_encoding is None:
@@ -191,8 +194,9 @@ class OceanSARModel(OceanSARPreTrainedModel):
         )
 
     def _forward_resnet(
-        self, pixel_values: torch.Tensor, output_hidden_states: bool | None, return_dict: bool | None
+        self, pixel_values: torch.Tensor, output_hidden_states: bool | int | list[int] | None, return_dict: bool | None
     ) -> BaseModelOutputWithPooling | tuple[torch.Tensor, ...]:
+        """`output_hidden_states` may select stages by index (as the ViT's recording hooks do): the others are None."""
         if output_hidden_states is None:
             output_hidden_states = self.config.output_hidden_states
         return_dict = self.config.return_dict if return_dict is None else return_dict
@@ -204,10 +208,13 @@ class OceanSARModel(OceanSARPreTrainedModel):
             self.to(memory_format=torch.channels_last)
         if self.config.channels_last:  # input and weights both channels-last: measured 1.1x (input alone is slower)
             pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
-        encoded = self.encoder(self.embedder(pixel_values), output_hidden_states=output_hidden_states)
-        last = encoded.last_hidden_state
+        encoded = self.encoder(self.embedder(pixel_values), output_hidden_states=bool(output_hidden_states))
+        last, hidden = encoded.last_hidden_state, encoded.hidden_states
+        if (selected := selected_hidden_states(output_hidden_states)) is not None:
+            kept = resolve_hidden_states_indices(self, selected, num_hidden_states=len(hidden))
+            hidden = tuple(state if i in kept else None for i, state in enumerate(hidden))
         output = BaseModelOutputWithPooling(
-            last_hidden_state=last, pooler_output=last.mean(dim=(2, 3)), hidden_states=encoded.hidden_states
+            last_hidden_state=last, pooler_output=last.mean(dim=(2, 3)), hidden_states=hidden
         )
         return output if return_dict else output.to_tuple()
 

@@ -40,6 +40,7 @@ from .dino import (
     param_groups,
     uses_dinov2_model,
 )
+from .init_from import initialise_from
 
 logger = logging.getLogger(__name__)
 
@@ -142,14 +143,16 @@ def build_processor(data: DataArguments, input_size: int, dataset: Any, seed: in
 
 
 def build_backbone(model: ModelArguments, use_mask_token: bool = False) -> OceanSARModel:
-    """A randomly initialised backbone whose native input size is the processor's output (`input_size`); with iBOT, a
-    ViT with a mask token."""
+    """The backbone whose native input size is the processor's output (`input_size`): randomly initialised, or with
+    the weights of `model.init_from` (continued pretraining; the architecture must match); with iBOT, a ViT with a
+    mask token."""
     config = OceanSARConfig(backbone=model.backbone, image_size=model.input_size)
     if use_mask_token and config.architecture != "vit":
         raise ValueError(
             f"ibot_loss_weight > 0 (masked patches) applies to ViT backbones only; {model.backbone!r} is not"
         )
-    return OceanSARModel(config, use_mask_token=use_mask_token)
+    backbone = OceanSARModel(config, use_mask_token=use_mask_token)
+    return backbone if model.init_from is None else initialise_from(backbone, model.init_from)
 
 
 @dataclass

@@ -35,6 +35,15 @@ class ModelArguments:
             "help": "Side (px) of the processed image: the image processor's output and the model's native input size."
         },
     )
+    init_from: str | None = field(
+        default=None,
+        metadata={
+            "help": "Continued pretraining: start student and teacher from this backbone (local folder or Hub repo "
+            "id: an OceanSAR folder, the released OceanSAR-1 ResNetModel format, or a transformers ResNet/ViT folder "
+            "from conversion.to_transformers). Its architecture must be --backbone's; the DINO head starts fresh. "
+            "None = random initialisation."
+        },
+    )
 
 
 @dataclass
@@ -43,7 +52,10 @@ class DataArguments:
 
     dataset: str = field(
         default="synthetic",
-        metadata={"help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet)."},
+        metadata={
+            "help": f"Archive kind: {', '.join(DATASET_KINDS)} (hf = a datasets arrow folder or parquet; safe = "
+            "Sentinel-1 SAFE products, or a folder of them, read as 50 m sigma0 vignettes)."
+        },
     )
     data_path: str | None = field(default=None, metadata={"help": "Folder or file of the archive (not for synthetic)."})
     image_column: str = field(default="image", metadata={"help": "Image column of an hf dataset."})

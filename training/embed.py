@@ -67,7 +67,15 @@ logger = logging.getLogger(__name__)
 STORAGE_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
 POOLINGS = ("mean", "cls")
 METADATA_KEY = b"oceansar_embed"
-PROCESSOR_FIELDS = ("input_kind", "nodata_value", "normalization", "image_mean", "image_std")
+PROCESSOR_FIELDS = (
+    "input_kind",
+    "calibration_constant",
+    "pixel_spacing",
+    "nodata_value",
+    "normalization",
+    "image_mean",
+    "image_std",
+)
 """`DataArguments` fields that, when given, override the model folder's image processor."""
 
 

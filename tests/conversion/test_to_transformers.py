@@ -131,4 +131,4 @@ def test_native_card_and_publish_dry_run_need_no_remote_code(tmp_path, capsys):
         assert {p.name for p in (tmp_path / preview).iterdir()} == NATIVE_UPLOAD
     out = capsys.readouterr().out
     assert "loads as ResNetModel, OceanSARImageProcessor without trust_remote_code in a fresh, isolated process" in out
-    assert "tensors match ResNetModel built from config.json" in out
+    assert "tensors fill transformers' ResNetModel exactly" in out

@@ -45,15 +45,23 @@ OPTIONS = [
     ("resnet_tiny", InferenceOptions(dtype="float32", fuse=True)),
     ("resnet_tiny", InferenceOptions(dtype="bfloat16")),
     ("resnet_tiny", InferenceOptions(dtype="bfloat16", fuse=True)),
+    ("resnet_tiny", InferenceOptions(dtype="bfloat16", autocast=False, fuse=True)),
     ("resnet_tiny", InferenceOptions(dtype="float16")),
     ("resnet_tiny", InferenceOptions()),
     ("vit_tiny_patch8", InferenceOptions(dtype="bfloat16")),
+    ("vit_tiny_patch8", InferenceOptions(dtype="bfloat16", autocast=False)),
     ("vit_tiny_patch8", InferenceOptions(dtype="float16")),
     ("vit_tiny_patch8", InferenceOptions()),
 ]
 
 
-@pytest.mark.parametrize(("backbone", "options"), OPTIONS, ids=lambda v: getattr(v, "dtype", v))
+def _name(value: object) -> str:
+    if isinstance(value, InferenceOptions):
+        return f"{value.dtype}-{'autocast' if value.autocast else 'cast'}{'-fuse' if value.fuse else ''}"
+    return str(value)
+
+
+@pytest.mark.parametrize(("backbone", "options"), OPTIONS, ids=_name)
 def test_every_option_stays_within_cosine_0999_of_float32_on_real_quicklooks(quicklooks, backbone, options):
     model = _model(backbone)
     with torch.inference_mode():
@@ -65,6 +73,12 @@ def test_every_option_stays_within_cosine_0999_of_float32_on_real_quicklooks(qui
     assert float(cosine.min()) > 0.999, f"{options}: cosine {float(cosine.min()):.6f}"
     if fast.compute_dtype == torch.float32:
         torch.testing.assert_close(features, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_casting_works_on_a_copy():
+    model = _model("vit_tiny_patch8")
+    fast = prepare_for_inference(model, InferenceOptions(dtype="bfloat16", autocast=False))
+    assert fast.backbone.dtype == torch.bfloat16 and model.dtype == torch.float32
 
 
 def test_fusing_folds_every_batchnorm_and_leaves_the_model_trainable(quicklooks):

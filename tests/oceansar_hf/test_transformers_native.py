@@ -54,10 +54,11 @@ def test_vit_attentions_and_hidden_states_equal_vitmodel():
     assert len(head(x).attentions) == 2
 
 
-def test_resnet_refuses_vit_only_arguments_and_gives_stem_embeddings():
+def test_resnet_vit_only_arguments_and_stem_embeddings():
     model = OceanSARModel(OceanSARConfig(backbone="resnet_tiny")).eval()
-    with pytest.raises(ValueError, match="a ResNet has no attention"):
-        model(torch.randn(1, 1, SIZE, SIZE), output_attentions=True)
+    with pytest.raises(ValueError, match="bool_masked_pos applies to ViT backbones only"):
+        model(torch.randn(1, 1, SIZE, SIZE), bool_masked_pos=torch.zeros(1, 16, dtype=torch.bool))
+    assert model(torch.randn(1, 1, SIZE, SIZE), output_attentions=True).attentions is None  # as ResNetModel
     assert model.get_input_embeddings() is model.embedder.embedder
     with pytest.raises(ValueError, match="BatchNorm running statistics"):
         model.gradient_checkpointing_enable()

@@ -71,3 +71,16 @@ def test_imports_are_declared(folder, extras):
         if IMPORT_TO_DISTRIBUTION.get(name, name).replace("_", "-").lower() not in declared
     )
     assert not missing, f"{folder} imports {missing}, not declared in {['dependencies', *extras]}"
+
+
+DECODERS = {"imagecodecs": "tifffile's codecs for compressed measurement TIFFs (ZSTD, LZW, deflate): never imported"}
+"""Distributions of an extra that the project's code does not import (a library it calls imports them)."""
+
+
+def test_sar_extra_is_the_training_extra_plus_tiff_decoders():
+    """The SAFE reader (`training/data/sentinel1`) imports only what `[training]` declares; `[sar]` adds decoders."""
+    sar = _distributions(PROJECT["optional-dependencies"]["sar"])
+    assert "oceansar-hf[training]" in [r.replace(" ", "") for r in PROJECT["optional-dependencies"]["sar"]]
+    assert sar == set(DECODERS), sar
+    assert not set(DECODERS) & _third_party_imports("training/data/sentinel1")
+    assert not _third_party_imports("training/data/sentinel1") - _declared("training")

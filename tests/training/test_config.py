@@ -53,3 +53,23 @@ def test_help_lists_every_group_and_escapes_percent_signs(capsys):
     for flag in ("--input_size", "--synthetic_num_samples", "--global_crop_size", "--clip_grad", "--knn_data"):
         assert flag in text
     assert "--pruning_rho" in text and "--max_skipped_fraction" in text
+
+
+def test_the_synthetic_archive_is_calibrated_by_its_own_constant_other_archives_are_sigma0():
+    """The synthetic archive emits amplitude DN (A = `SyntheticArchiveConfig.calibration`); the run's processor
+    calibrates them unless `input_kind` is given. Other archives default to σ0 (what the SAFE ingest writes)."""
+    from training.build import build_processor
+    from training.config import DataArguments
+    from training.data import SyntheticArchiveConfig, SyntheticWVArchive
+
+    archive = SyntheticWVArchive(SyntheticArchiveConfig(num_samples=8, image_size=32, calibration=250.0))
+    processor = build_processor(DataArguments(fit_normalization_samples=8), 32, archive, seed=0)
+    assert (processor.input_kind, processor.calibration_constant) == ("digital_number", 250.0)
+    assert -25.0 < processor.image_mean[0] < -5.0  # σ0 in dB, not DN (≈ +35 dB)
+    given = DataArguments(input_kind="sigma0_amplitude", image_mean=0.0, image_std=1.0, pixel_spacing=25.0)
+    processor = build_processor(given, 32, archive, seed=0)
+    assert (processor.input_kind, processor.calibration_constant, processor.pixel_spacing) == (
+        "sigma0_amplitude",
+        None,
+        [25.0, 25.0],
+    )

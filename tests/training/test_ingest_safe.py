@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import REPO_ROOT
@@ -119,3 +122,33 @@ def test_a_folder_without_products_is_an_error(tmp_path):
     (empty / "notes.txt").write_text("no product here")
     with pytest.raises(ValueError, match=r"no files matching \['\*\*/manifest.safe', '\*\*/\*.zip'\]"):
         main([str(empty), "--out", str(tmp_path / "out")])
+
+
+def test_kill_9_mid_ingest_leaves_whole_shards_and_the_rerun_completes(tmp_path):
+    products = tmp_path / "products"
+    for number in range(4):
+        build = tmp_path / f"build{number}"
+        product = make_wv_product(build, [Imagette("WV1")], product_id=f"K{number:03d}")
+        products.mkdir(exist_ok=True)
+        shutil.move(product, products / product.name)
+    out = tmp_path / "out"
+    job = subprocess.Popen(
+        [sys.executable, "-m", "training.data.ingest_safe", str(products), "--out", str(out), "--workers", "1"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "shards").glob("*.parquet")) and job.poll() is None:
+        time.sleep(0.02)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    written = sorted((out / "shards").glob("*.parquet"))
+    for shard in written:  # every shard present is whole: its footer reads and its rows decode
+        assert len(pq.read_table(shard)) == 1
+    assert main([str(products), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    assert len(list((out / "shards").glob("*.parquet"))) == 4
+    assert not [p for p in (out / "shards").iterdir() if not p.name.endswith(".parquet")]  # no temporary left over
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert [p["status"] for p in report["products"]].count("existing") == len(written)
+    assert len(HFDatasetReader(out)) == 4

@@ -20,11 +20,14 @@ PER_CLASS = 20
 
 
 def write_tengeop_folder(root: Path) -> Path:
-    """Ten class folders F..O of 16x16 uint16 GeoTIFFs whose pixel value encodes (class, file); F gets a real one."""
+    """Ten class folders F..O of 16x16 uint16 GeoTIFFs whose pixel value encodes (class, file); F gets a real one.
+
+    Values start at 1: an all-zero image is no-data, which the processor refuses (a counted skip).
+    """
     for label, letter in enumerate(TENGEOP_LETTERS):
         (root / letter).mkdir(parents=True)
         for k in range(PER_CLASS):
-            tifffile.imwrite(root / letter / f"{letter}{k:03d}.tif", np.full((16, 16), 100 * label + k, np.uint16))
+            tifffile.imwrite(root / letter / f"{letter}{k:03d}.tif", np.full((16, 16), 100 * label + k + 1, np.uint16))
     real = centre_crop(np.asarray(Image.open(real_quicklooks()[0])), 48).astype(np.uint16) * 257
     tifffile.imwrite(root / "F" / "F_real_quicklook.tif", real)
     return root
@@ -54,7 +57,7 @@ def test_splits_are_disjoint_per_class_and_reproducible(tengeop_root: Path) -> N
         sample = splits["train"][i]
         label = TENGEOP_LETTERS.index(path.parent.name)
         assert sample["label"] == label
-        assert sample["image"][0, 0] == 100 * label + int(path.stem[1:])
+        assert sample["image"][0, 0] == 100 * label + int(path.stem[1:]) + 1
 
 
 def test_real_quicklook_reads_through_tengeop_folder(tengeop_root: Path) -> None:

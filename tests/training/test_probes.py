@@ -181,7 +181,7 @@ def test_exported_head_reproduces_probe_after_from_pretrained(tmp_path, task):
     torch.manual_seed(0)
     backbone = OceanSARModel(OceanSARConfig(backbone="resnet_tiny", image_size=32)).eval()
     processor = OceanSARImageProcessor(size=32)
-    images = 300.0 + 100.0 * torch.rand(48, 40, 40)
+    images = 0.05 + 0.05 * torch.rand(48, 40, 40)  # σ0, linear (the processor's default input_kind)
     pixels = processor(list(images))["pixel_values"]
     with torch.no_grad():
         features = backbone(pixels).pooler_output

@@ -19,6 +19,7 @@ from tests.training.s1_products import (
     make_wv_product,
     member,
 )
+from tests.training.test_data_faults import cint16_tiff
 from training.data import CorruptSampleError
 from training.data.sentinel1 import (
     ProductReport,
@@ -30,6 +31,7 @@ from training.data.sentinel1 import (
     parse_calibration,
     parse_noise,
 )
+from training.data.sentinel1.pixels import read_window
 
 
 def _vectors(xml: bytes, tag: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -193,3 +195,33 @@ def test_safe_archive_reads_products_lazily_and_names_the_bad_ones(tmp_path):
     assert sample["image"].shape == (40, 30) and sample["incidence_angle"] == pytest.approx(23.0)
     with pytest.raises(CorruptSampleError, match="unreadable TIFF"):
         archive[5]
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"rowsperstrip": 7},  # uncompressed strips: only the window's bytes are read
+        {"rowsperstrip": 1},
+        {"tile": (16, 32)},  # tiled: the covered tiles are decoded
+        {"rowsperstrip": 5, "compression": "deflate"},  # compressed: the covered strips are decoded
+    ],
+    ids=["strips", "rows", "tiles", "deflate"],
+)
+def test_windows_equal_slices_of_the_whole_image(tmp_path, layout):
+    rng = np.random.default_rng(4)
+    dn = rng.integers(0, 65535, size=(50, 70), dtype=np.uint16)
+    path = tmp_path / "grd.tiff"
+    tifffile.imwrite(path, dn, metadata=None, **layout)
+    iq = rng.integers(-3000, 3000, size=(50, 70, 2), dtype=np.int16)
+    cint16_tiff(tmp_path / "slc.tiff", iq)
+    slc = iq[..., 0] + 1j * iq[..., 1]
+    for window in [(0, 50, 0, 70), (3, 17, 5, 44), (49, 50, 69, 70), (10, 40, 0, 70)]:
+        r0, r1, c0, c1 = window
+        with open(path, "rb") as handle:
+            np.testing.assert_array_equal(read_window(handle, window, (50, 70), "grd", 10**6), dn[r0:r1, c0:c1])
+        with open(tmp_path / "slc.tiff", "rb") as handle:
+            pixels = read_window(handle, window, (50, 70), "slc", 10**6)
+        assert pixels.dtype == np.complex64
+        np.testing.assert_array_equal(pixels, slc[r0:r1, c0:c1])
+    with open(path, "rb") as handle, pytest.raises(CorruptSampleError, match=r"grd: TIFF of shape \(50, 70\)"):
+        read_window(handle, (0, 1, 0, 1), (60, 70), "grd", 10**6)
