@@ -183,3 +183,24 @@ def test_dinov2_model_masks_student_inputs_and_selects_patches():
     torch.testing.assert_close(student.cls_logits[1:4], plain[1:4])  # images without a mask are unchanged
     assert not torch.allclose(student.cls_logits[0], plain[0])  # the masked image sees the mask token
     assert math.isclose(float(student.cls_features.shape[0]), 6)
+
+
+def test_drop_path_under_gradient_checkpointing_gives_the_same_gradients():
+    torch.manual_seed(0)
+    pixels, state = torch.randn(4, 1, 32, 32), _vit().state_dict()
+    grads, calls = [], []
+    for checkpointing in (False, True):
+        backbone = _vit()
+        backbone.load_state_dict(state)
+        if checkpointing:
+            backbone.activation_checkpointing_enable({"use_reentrant": False})
+        drop = StochasticDepth(backbone, [0.5] * backbone.config.num_hidden_layers)
+        drop.generator = torch.Generator().manual_seed(3)
+        mlp_forward = backbone.layers[0].mlp.forward
+        backbone.layers[0].mlp.forward = lambda x, run=mlp_forward, on=checkpointing: calls.append(on) or run(x)
+        backbone(pixels).pooler_output.square().sum().backward()
+        grads.append({n: p.grad.clone() for n, p in backbone.named_parameters() if p.grad is not None})
+    assert calls.count(True) == 2 * calls.count(False)  # the checkpointed block ran again in backward
+    assert grads[0].keys() == grads[1].keys()
+    for name, grad in grads[0].items():  # and saw the same keep decisions
+        torch.testing.assert_close(grads[1][name], grad, msg=name)
