@@ -175,6 +175,21 @@ def _rename_flag(token: str, renamed: dict[str, str]) -> str:
     return f"--{_rename(key, renamed, 'command line')}{sep}{value}" if key in renamed else token
 
 
+def group_defaults(groups: Sequence[ArgumentGroup]) -> dict[str, Any]:
+    """Flat `{flag: default}` of the groups' exposed fields (fields without a default are left out)."""
+    flat: dict[str, Any] = {}
+    for group in groups:
+        for f in group.exposed():
+            if f.default_factory is not dataclasses.MISSING:
+                value = f.default_factory()
+            elif f.default is not dataclasses.MISSING:
+                value = f.default
+            else:
+                continue
+            flat[group.flag(f.name)] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
 def group_values(groups: Sequence[ArgumentGroup], instances: Sequence[Any]) -> dict[str, Any]:
     """Flat `{flag: value}` of parsed groups: the YAML format `parse_groups` reads back (tuples as lists)."""
     flat: dict[str, Any] = {}

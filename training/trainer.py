@@ -35,11 +35,12 @@ from tqdm.auto import tqdm
 
 from oceansar_hf import OceanSARModel
 
+from .arguments import group_defaults
 from .augment import MultiCropAugmentation
 from .build import build_accelerator, build_backbone, build_dataset, build_dino, build_masking, build_processor
 from .callbacks import CallbackList, TrainerCallback
 from .checkpoints import export_model, find_checkpoint, load_checkpoint, previous_run_files, save_checkpoint
-from .config import PretrainConfig
+from .config import PRETRAIN_GROUPS, PretrainConfig
 from .data import collate_samples
 from .dino import (
     DINOSchedules,
@@ -495,6 +496,11 @@ def _ignore_sigterm(worker_id: int) -> None:
 
 
 def _config_changes(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    """{key: (saved, current)} for the settings that differ and may not change on resume."""
+    """{key: (saved, current)} for the settings that differ and may not change on resume.
+
+    A setting the checkpoint does not name (added to the project after it was written) counts as its default, so
+    older checkpoints resume as long as the new options stay off.
+    """
+    saved = {**group_defaults(PRETRAIN_GROUPS), **saved}
     keys = (set(saved) | set(current)) - RESUMABLE_CHANGES
     return {k: (saved.get(k), current.get(k)) for k in sorted(keys) if saved.get(k) != current.get(k)}

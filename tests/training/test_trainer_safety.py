@@ -222,3 +222,14 @@ def test_config_yaml_round_trips(tmp_path):
     run(tiny_config(tmp_path, epochs=1, output_dir=str(out)))
     saved = yaml.safe_load((out / "config.yaml").read_text())
     assert saved["input_size"] == TINY["input_size"] and saved["max_skipped_fraction"] == 0.1
+
+
+def test_settings_added_since_a_checkpoint_count_as_their_defaults():
+    from training.config import parse_config
+    from training.trainer import _config_changes
+
+    current = parse_config(["--config", "demo"]).to_dict()
+    older = {k: v for k, v in current.items() if k != "koleo_weight"}  # written before KoLeo existed
+    assert _config_changes(older, current) == {}
+    turned_on = {**current, "koleo_weight": 0.1}
+    assert _config_changes(older, turned_on) == {"koleo_weight": (0.0, 0.1)}
