@@ -135,8 +135,12 @@ def probe_accuracies(train: Any, val: Any, test: Any, num_classes: int) -> dict[
     return {"knn": float((knn == test[1]).mean()), "linear": float((np.asarray(linear) == test[1]).mean())}
 
 
-def embed(spec: str, input_size: int, data: dict[str, ImageList]) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
-    model, processor, _ = load_backbone(spec, input_size)
+def embed(
+    spec: str, input_size: int, data: dict[str, ImageList], processor: Any = None
+) -> dict[str, tuple[torch.Tensor, np.ndarray]]:
+    """Features of `spec` on each dataset; `processor` replaces the model's own (same inputs for every model)."""
+    model, own_processor, _ = load_backbone(spec, input_size)
+    processor = processor or own_processor
     out = {}
     for name, dataset in data.items():
         features = extract_features(model, dataset, None, processor, progress=False, desc=name)
@@ -144,13 +148,15 @@ def embed(spec: str, input_size: int, data: dict[str, ImageList]) -> dict[str, t
     return out
 
 
-def evaluate(spec: str, input_size: int, tasks: dict[str, dict[str, ImageList]], ql: tuple) -> dict[str, Any]:
+def evaluate(
+    spec: str, input_size: int, tasks: dict[str, dict[str, ImageList]], ql: tuple, processor: Any = None
+) -> dict[str, Any]:
     """Probe accuracies on each labelled task and the quicklook triplet accuracy of one backbone."""
     result: dict[str, Any] = {}
     for task, splits in tasks.items():
-        f = embed(spec, input_size, splits)
+        f = embed(spec, input_size, splits, processor)
         result[task] = probe_accuracies(f["train"], f["val"], f["test"], NUM_CLASSES)
-    tiles = embed(spec, input_size, {"tiles": ql[0]})["tiles"][0].numpy()
+    tiles = embed(spec, input_size, {"tiles": ql[0]}, processor)["tiles"][0].numpy()
     per_image = tiles.reshape(len(ql[1]), -1, tiles.shape[1]).mean(axis=1)
     result["quicklooks"] = triplet_accuracy(per_image, ql[1])
     return result
@@ -213,7 +219,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "quicklook_set": {"images": ql[2], "codes": list(QUICKLOOK_CODES)},
     }
     results["model"] = evaluate(args.model, args.input_size, tasks, ql)
-    results["random_weights"] = evaluate(f"random:{args.backbone}", args.input_size, tasks, ql)
+    # the random-weights reference sees exactly the model's inputs (its processor: units, calibration, normalisation)
+    _, processor, _ = load_backbone(args.model, args.input_size)
+    results["random_weights"] = evaluate(f"random:{args.backbone}", args.input_size, tasks, ql, processor)
     results["baseline"] = baseline(tasks, ql)
     results["wall_s"] = time.perf_counter() - start
     results["table_markdown"] = markdown(results)
