@@ -146,6 +146,8 @@ def test_kill_9_mid_ingest_leaves_whole_shards_and_the_rerun_completes(tmp_path)
     written = sorted((out / "shards").glob("*.parquet"))
     for shard in written:  # every shard present is whole: its footer reads and its rows decode
         assert len(pq.read_table(shard)) == 1
+    # whether or not the kill came mid-write, a killed writer's temporary file is removed by the rerun
+    (out / "shards" / f".unfinished.parquet.tmp-{job.pid}").write_bytes(b"PAR1 half a shard")
     assert main([str(products), "--out", str(out), "--workers", "1", "--quiet"]) == 0
     assert len(list((out / "shards").glob("*.parquet"))) == 4
     assert not [p for p in (out / "shards").iterdir() if not p.name.endswith(".parquet")]  # no temporary left over

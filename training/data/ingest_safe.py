@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,8 @@ from tqdm import tqdm
 
 from .errors import CorruptSampleError
 from .sentinel1 import ProductReport, Sentinel1Options, Vignette, find_products, iterate_product
+
+logger = logging.getLogger(__name__)
 
 ROW_GROUP_SIZE = 16
 """Rows per parquet row group: a random read decodes one group (16 × 400² float32 ≈ 10 MiB)."""
@@ -88,6 +91,19 @@ def write_shard(vignettes: list[Vignette], path: Path) -> None:
         os.close(directory)
 
 
+def _remove_stale_temporaries(shards: Path) -> None:
+    """Delete the temporary shards of killed runs (``.NAME.parquet.tmp-PID`` whose process no longer exists)."""
+    for temporary in shards.glob(".*.parquet.tmp-*"):
+        pid = temporary.name.rsplit("-", 1)[-1]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, OverflowError, ProcessLookupError):
+            logger.info("removing %s, left by a run that was killed", temporary)
+            temporary.unlink(missing_ok=True)
+        except PermissionError:  # the process exists (another user's): leave its file
+            continue
+
+
 def shard_path(out: Path, product: Path) -> Path:
     """Where the shard of ``product`` (a folder or zip) goes."""
     name = product.name.removesuffix(".zip").removesuffix(".SAFE")
@@ -136,6 +152,7 @@ def ingest(
         raise ValueError(f"no SAFE product found in {list(map(str, inputs))}")
     out = Path(out)
     (out / "shards").mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(out / "shards")
     results: dict[str, ProductResult] = {}
     bar = tqdm(total=len(products), desc="SAFE products", unit="product", disable=not progress)
     with bar:
