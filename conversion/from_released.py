@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from transformers import ResNetForImageClassification, ResNetModel
@@ -40,8 +41,9 @@ from .verify import (
 RELEASED_FILES = ["config.json", "model.safetensors", "README.md"]
 
 
-def locate(source: str | Path) -> Path:
-    """A local released folder, or the snapshot of a Hub repo id (config, safetensors and card only)."""
+def locate(source: str | Path, allow_patterns: Sequence[str] = RELEASED_FILES) -> Path:
+    """A local folder, or the snapshot of a Hub repo id (only the files matching `allow_patterns`: by default the
+    released format's config, safetensors and card)."""
     path = Path(source)
     if path.is_dir():
         return path
@@ -49,7 +51,7 @@ def locate(source: str | Path) -> Path:
         raise ConversionError(f"{source} is neither a folder nor a Hub repo id of the form 'owner/name'.")
     from huggingface_hub import snapshot_download
 
-    return Path(snapshot_download(str(source), allow_patterns=RELEASED_FILES))
+    return Path(snapshot_download(str(source), allow_patterns=list(allow_patterns)))
 
 
 def refuse_pickle_weights(folder: Path) -> None:

@@ -33,6 +33,7 @@ from transformers import AutoModel, ResNetConfig, ResNetModel, ViTConfig, ViTMod
 from oceansar_hf import OceanSARConfig, OceanSARImageProcessor, OceanSARModel
 from oceansar_hf.configuration_oceansar import RESNET_FIELDS, VIT_FIELDS
 
+from .from_released import locate
 from .verify import (
     DEFAULT_ATOL,
     ConversionError,
@@ -86,18 +87,6 @@ def native_features(model: ResNetModel | ViTModel, pixel_values: torch.Tensor) -
     return outputs.last_hidden_state[:, 0]
 
 
-def locate(source: str | Path) -> Path:
-    """A local OceanSAR folder, or the snapshot of a Hub repo id (configs and safetensors only)."""
-    path = Path(source)
-    if path.is_dir():
-        return path
-    if path.exists() or str(source).count("/") != 1:
-        raise ConversionError(f"{source} is neither a folder nor a Hub repo id of the form 'owner/name'.")
-    from huggingface_hub import snapshot_download
-
-    return Path(snapshot_download(str(source), allow_patterns=SOURCE_FILES))
-
-
 def load_oceansar(folder: Path) -> OceanSARModel:
     """The OceanSAR backbone of `folder`; a head folder or another model type is refused, naming what it holds."""
     config_file = folder / "config.json"
@@ -127,7 +116,7 @@ def convert(
     """
     destination = Path(output_dir)
     ensure_writable(destination, overwrite)
-    folder = locate(source)
+    folder = locate(source, SOURCE_FILES)
     model = load_oceansar(folder)
     native = to_native(model)
     pixel_values = reference_input(verify_size or model.config.image_size, channels=model.config.num_channels)
