@@ -33,7 +33,10 @@ def plot_training_curves(metrics_path: Path, out_path: Path, out_dim: int) -> No
     evals = [r for r in records if r.get("kind") == "eval" and "knn_accuracy" in r]
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     steps = [r["step"] for r in train]
-    axes[0].plot(steps, [r["loss"] for r in train], label="DINO loss")
+    axes[0].plot(steps, [r["loss"] for r in train], label="loss (total)")
+    for term in ("dino_loss", "ibot_loss", "koleo_loss"):  # the DINOv2 recipe's terms, when it is on
+        if train and all(term in r for r in train):
+            axes[0].plot(steps, [r[term] for r in train], lw=0.8, label=term.replace("_", " "))
     axes[0].axhline(math.log(out_dim), color="grey", ls="--", label="ln(out_dim)")
     axes[0].set_title("loss")
     axes[1].plot(steps, [r["teacher_entropy"] for r in train], label="teacher entropy (per image)")
