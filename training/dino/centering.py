@@ -101,24 +101,34 @@ def sinkhorn_knopp(logits: torch.Tensor, temperature: float, iterations: int) ->
 class CenteredTeacher(nn.Module):
     """The teacher side of a DINO-style loss: targets ``p_t`` from teacher logits, with either centering method.
 
-    Holds the buffer ``center`` (1, out_dim), saved in the state dict (zeros and unused with Sinkhorn-Knopp).
-    Subclasses (`DINOLoss`, `IBOTPatchLoss`) call :meth:`targets` and, after the loss, :meth:`update_center`.
+    Holds the buffer ``center`` (1, out_dim), saved in the state dict (zeros and unused with Sinkhorn-Knopp), and the
+    ``student_temp`` of the student's softmax. Subclasses (`DINOLoss`, `IBOTPatchLoss`) call :meth:`targets` and,
+    after the loss, :meth:`update_center`.
     """
 
     center: torch.Tensor
 
-    def __init__(self, out_dim: int, center_momentum: float, centering: str, sinkhorn_iterations: int) -> None:
+    def __init__(
+        self,
+        out_dim: int,
+        student_temp: float,
+        center_momentum: float,
+        centering: str = "ema",
+        sinkhorn_iterations: int = 3,
+    ) -> None:
         super().__init__()
         owner = type(self).__name__
         if out_dim < 1:
             raise ValueError(f"{owner}: out_dim must be >= 1, got {out_dim}")
+        if student_temp <= 0:
+            raise ValueError(f"{owner}: student_temp must be > 0, got {student_temp}")
         if not 0.0 <= center_momentum <= 1.0:
             raise ValueError(f"{owner}: center_momentum must be in [0, 1], got {center_momentum}")
         if centering not in CENTERINGS:
             raise ValueError(f"{owner}: centering must be one of {CENTERINGS}, got {centering!r}")
         if sinkhorn_iterations < 1:
             raise ValueError(f"{owner}: sinkhorn_iterations must be >= 1, got {sinkhorn_iterations}")
-        self.out_dim, self.center_momentum = out_dim, center_momentum
+        self.out_dim, self.student_temp, self.center_momentum = out_dim, student_temp, center_momentum
         self.centering, self.sinkhorn_iterations = centering, sinkhorn_iterations
         self.register_buffer("center", torch.zeros(1, out_dim))
 

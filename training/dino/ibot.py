@@ -88,19 +88,6 @@ class IBOTPatchLoss(CenteredTeacher):
     patch targets.
     """
 
-    def __init__(
-        self,
-        out_dim: int,
-        student_temp: float,
-        center_momentum: float,
-        centering: str = "ema",
-        sinkhorn_iterations: int = 3,
-    ) -> None:
-        super().__init__(out_dim, center_momentum, centering, sinkhorn_iterations)
-        if student_temp <= 0:
-            raise ValueError(f"IBOTPatchLoss: student_temp must be > 0, got {student_temp}")
-        self.student_temp = student_temp
-
     @classmethod
     def from_config(cls, out_dim: int, config: IBOTConfig, recipe: DINOv2Config) -> IBOTPatchLoss:
         """The patch loss of an `IBOTConfig` on a head of `out_dim` prototypes, with the recipe's centering."""

@@ -34,19 +34,6 @@ class DINOLoss(CenteredTeacher):
     (``teacher_entropy``, ``teacher_mean_entropy``, ``max_entropy``), the collapse monitors.
     """
 
-    def __init__(
-        self,
-        out_dim: int,
-        student_temp: float,
-        center_momentum: float,
-        centering: str = "ema",
-        sinkhorn_iterations: int = 3,
-    ) -> None:
-        super().__init__(out_dim, center_momentum, centering, sinkhorn_iterations)
-        if student_temp <= 0:
-            raise ValueError(f"DINOLoss: student_temp must be > 0, got {student_temp}")
-        self.student_temp = student_temp
-
     @classmethod
     def from_config(cls, config: DINOConfig, recipe: DINOv2Config | None = None) -> DINOLoss:
         """The loss of a `DINOConfig`, with the centering of a `DINOv2Config` when given (else EMA)."""
