@@ -96,7 +96,7 @@ METRICS = (
 )
 """(key, column name, scale): accuracies in % of the class-balanced test set, RMSE in physical units."""
 NUM_RARE = 3
-EVAL_PER_CLASS = {"train": 50, "val": 20, "test": 40}
+EVAL_PER_CLASS = {"train": 100, "val": 40, "test": 100}
 """Class-balanced probe splits: images per class."""
 QUICK_OVERRIDES: dict[str, Any] = {
     "input_size": 32,
@@ -402,6 +402,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def probe_split_sizes(args: argparse.Namespace) -> dict[str, int]:
+    """Images per class of the train / val / test probe splits: --eval-per-class, else the (--quick) default."""
+    default = QUICK_EVAL_PER_CLASS if args.quick else EVAL_PER_CLASS
+    return dict(zip(default, args.eval_per_class, strict=True)) if args.eval_per_class else dict(default)
+
+
 def _git_commit() -> str:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -422,7 +428,8 @@ def finish(results: dict[str, Any], results_path: Path, figure_path: Path) -> No
 
 
 def merge(paths: list[Path], results_path: Path, figure_path: Path) -> dict[str, Any]:
-    """Combine per-seed results files of one setup (their `setup` must agree but for the seeds)."""
+    """Combine results files of one setup run in parallel (per seed or per arm; their `setup` must agree but for the
+    seeds); arms in the order of ARMS."""
     parts = [json.loads(path.read_text()) for path in paths]
 
     def strip(setup: dict[str, Any]) -> dict[str, Any]:
@@ -431,10 +438,10 @@ def merge(paths: list[Path], results_path: Path, figure_path: Path) -> dict[str,
     if any(strip(part["setup"]) != strip(parts[0]["setup"]) for part in parts):
         raise SystemExit(f"--merge: the setups of {', '.join(map(str, paths))} differ")
     results = {**parts[0], "merged_from": [str(p) for p in paths], "commands": [p["command"] for p in parts]}
-    results["arms"] = {arm: {} for arm in parts[0]["arms"]}
+    results["arms"] = {arm: {} for arm in ARMS if any(arm in part["arms"] for part in parts)}
     for part in parts:
         for arm, per_seed in part["arms"].items():
-            results["arms"].setdefault(arm, {}).update(per_seed)
+            results["arms"][arm].update(per_seed)
     results["setup"]["seeds"] = sorted({int(s) for per_seed in results["arms"].values() for s in per_seed})
     results["wall_s"] = max(part["wall_s"] for part in parts)
     results["wall_s_note"] = "the runs were parallel: wall_s is the longest"
@@ -461,9 +468,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     reference = arm_config(args.config, "uniform", args.seeds[0], out / "unused", overrides)
     archive = SyntheticWVArchive(reference.synthetic)
     rare = rare_classes(archive)
-    archives = eval_archives(
-        reference.synthetic, QUICK_EVAL_PER_CLASS if args.quick else EVAL_PER_CLASS, args.eval_seed
-    )
+    archives = eval_archives(reference.synthetic, probe_split_sizes(args), args.eval_seed)
     knn = (reference.knn.knn_k, reference.knn.knn_temperature)
     run, selection = reference.run, reference.selection
     started = time.perf_counter()
