@@ -77,6 +77,7 @@ ARM_COLOURS = {
 }
 PAIRS = (
     ("oracle", "uniform"),
+    ("oracle", "random_subset"),
     ("dynamic", "uniform"),
     ("static", "uniform"),
     ("random_subset", "uniform"),
