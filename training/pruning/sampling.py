@@ -156,7 +156,11 @@ class SelectionConfig:
     )
     subset_size: int | None = field(
         default=None,
-        metadata={"help": "Random archive images embedded and clustered, >= ρ·N (None = min(N, 2·ρ·N))."},
+        metadata={
+            "help": "Random archive images embedded and clustered, >= ρ·N (None = min(N, 2·ρ·N)). It bounds the "
+            "redundancy a round can remove: from 2·ρ·N images a share r of which are near-duplicates, ρ·N kept still "
+            "hold >= 2r - 1 of them."
+        },
     )
     clusters: list[int] = field(
         default_factory=lambda: [100, 20], metadata={"help": "k-means clusters per level, level 1 (points) first."}
