@@ -291,8 +291,8 @@ def markdown_tables(summary: dict[str, Any], paired: dict[str, Any], floor: dict
 
 
 def verdict(paired: dict[str, Any]) -> dict[str, Any]:
-    """Whether the setup can show a balancing effect (oracle − uniform > its SE, per accuracy) and where dynamic lands
-    between uniform (0) and the oracle (1), per accuracy."""
+    """Whether the setup can show a balancing effect (oracle − uniform > its SE, per accuracy) and, where it does, where
+    dynamic lands between uniform (0) and the oracle (1)."""
     out: dict[str, Any] = {}
     if "oracle - uniform" not in paired or "dynamic - uniform" not in paired:
         return out
@@ -303,7 +303,7 @@ def verdict(paired: dict[str, Any]) -> dict[str, Any]:
             "oracle_gain": gain["mean"],
             "oracle_gain_se": gain["se"],
             "balancing_effect_shown": bool(gain["mean"] > gain["se"] + 1e-9),
-            "dynamic_share_of_oracle_gain": dynamic / gain["mean"] if gain["mean"] != 0 else float("nan"),
+            "dynamic_share_of_oracle_gain": dynamic / gain["mean"] if gain["mean"] > gain["se"] + 1e-9 else None,
         }
     return out
 
