@@ -299,11 +299,12 @@ def verdict(paired: dict[str, Any]) -> dict[str, Any]:
     for key, _, _ in METRICS[:4]:
         gain = paired["oracle - uniform"][key]
         dynamic = paired["dynamic - uniform"][key]["mean"]
+        shown = bool(gain["mean"] > gain["se"] + 1e-9)
         out[key] = {
             "oracle_gain": gain["mean"],
             "oracle_gain_se": gain["se"],
-            "balancing_effect_shown": bool(gain["mean"] > gain["se"] + 1e-9),
-            "dynamic_share_of_oracle_gain": dynamic / gain["mean"] if gain["mean"] > gain["se"] + 1e-9 else None,
+            "balancing_effect_shown": shown,
+            "dynamic_share_of_oracle_gain": dynamic / gain["mean"] if shown else None,
         }
     return out
 

@@ -54,7 +54,7 @@ import oceansar_hf
 from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARModel
 
 from .to_transformers import NATIVE_CLASSES, native_load_kwargs
-from .verify import PICKLE_SUFFIXES, check_state_dict, ensure_writable, move_into_place, staging_folder
+from .verify import PICKLE_SUFFIXES, check_state_dict, ensure_writable, staged_folder
 
 REQUIRED_METADATA = ("license", "library_name", "pipeline_tag")
 CONFIG_FILES = ("config.json", "preprocessor_config.json")
@@ -292,8 +292,7 @@ def stage(folder: str | Path, destination: Path, load_check: bool = True) -> lis
     files, left_out = select_files(folder)
     check_card(folder / "README.md")
     checked = None if load_check else check_without_running(folder)
-    staged = staging_folder(destination)
-    try:
+    with staged_folder(destination, overwrite=False) as staged:
         for name in files:
             shutil.copy2(folder / name, staged / name)
         if load_check:
@@ -304,10 +303,6 @@ def stage(folder: str | Path, destination: Path, load_check: bool = True) -> lis
             )
             how = "without trust_remote_code" if _is_native(staged) else "with trust_remote_code"
             checked = f"loads as {check_loads(staged)} {how} in a fresh, isolated process"
-        move_into_place(staged, destination, overwrite=False)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
     print(f"checked: {checked}; card metadata parses")
     if left_out:
         print(f"not uploaded: {', '.join(left_out)}")

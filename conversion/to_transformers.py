@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import torch
@@ -41,10 +40,9 @@ from .verify import (
     check_agreement,
     check_state_dict,
     ensure_writable,
-    move_into_place,
     reference_input,
     run_conversion,
-    staging_folder,
+    staged_folder,
 )
 
 NATIVE_CLASSES = {"resnet": ResNetModel, "vit": ViTModel}
@@ -122,8 +120,7 @@ def convert(
     pixel_values = reference_input(verify_size or model.config.image_size, channels=model.config.num_channels)
     with torch.no_grad():
         expected = model(pixel_values).pooler_output
-    staged = staging_folder(destination)
-    try:
+    with staged_folder(destination, overwrite) as staged:
         native.save_pretrained(staged)
         if (folder / "preprocessor_config.json").is_file():
             OceanSARImageProcessor.from_pretrained(folder).save_pretrained(staged)
@@ -135,10 +132,6 @@ def convert(
             raise ConversionError(f"the written folder loads as {type(reloaded).__name__}, not {type(native).__name__}")
         what = f"{folder} (OceanSARModel) vs native {type(native).__name__}"
         difference = check_agreement(expected, native_features(reloaded, pixel_values), atol, what)
-        move_into_place(staged, destination, overwrite)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
     return difference
 
 

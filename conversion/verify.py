@@ -6,7 +6,7 @@
 2. the converted folder is written to a hidden temporary folder next to the destination;
 3. the model reloaded from that folder and the source model run on the same seeded input (`reference_input`,
    (B, 1, S, S) standard normal) and their outputs must agree to `atol` (`check_agreement`);
-4. only then is the temporary folder renamed into place (`move_into_place`), so no half-written output ever exists.
+4. only then is the temporary folder renamed into place (`staged_folder`), so no half-written output ever exists.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -124,10 +125,18 @@ def move_into_place(staged: Path, destination: Path, overwrite: bool) -> None:
         shutil.rmtree(old)
 
 
-def staging_folder(destination: Path) -> Path:
-    """A new hidden temporary folder beside `destination`, so that the final rename stays on one filesystem."""
+@contextmanager
+def staged_folder(destination: Path, overwrite: bool) -> Iterator[Path]:
+    """A new hidden temporary folder beside `destination` (so the final rename stays on one filesystem), renamed into
+    place when the block succeeds and removed when it raises: `destination` is either complete or untouched."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    staged = Path(tempfile.mkdtemp(prefix=f".{destination.name}.partial-", dir=destination.parent))
+    try:
+        yield staged
+        move_into_place(staged, destination, overwrite)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
 
 
 def write_verified_folder(
@@ -163,16 +172,11 @@ def write_verified_folder(
             f"{what}: the source model failed on the verification input {tuple(pixel_values.shape)} ({error}); "
             "nothing written."
         ) from None
-    staged = staging_folder(destination)
-    try:
+    with staged_folder(destination, overwrite) as staged:
         model.save_pretrained(staged)
         processor.save_pretrained(staged)
         reloaded = type(model).from_pretrained(staged)
         difference = check_agreement(expected, model_outputs(reloaded, pixel_values), atol, what)
-        move_into_place(staged, destination, overwrite)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
     return difference
 
 

@@ -21,19 +21,12 @@ from pathlib import Path
 from transformers import ViTModel
 
 from oceansar_hf import OceanSARConfig, OceanSARForImageClassification, OceanSARModel, from_released_resnet
-from oceansar_hf.configuration_oceansar import RESNET_FIELDS
+from oceansar_hf.configuration_oceansar import RESNET_FIELDS, VIT_FIELDS
 
 logger = logging.getLogger(__name__)
 
 VIT_SHAPE_FIELDS = (
-    "hidden_size",
-    "num_hidden_layers",
-    "num_attention_heads",
-    "intermediate_size",
-    "patch_size",
-    "hidden_act",
-    "layer_norm_eps",
-    "qkv_bias",
+    *(name for name in VIT_FIELDS if "dropout" not in name and name != "initializer_range"),
     "image_size",
 )
 """ViT fields that change the weights or the function they compute (dropout and initialisation do not)."""

@@ -2,11 +2,12 @@
 """A second, independent renderer of a few SAR ocean phenomena, to test features on images the training generator
 did not make.
 
-Written apart from `training/data/synthetic.py` and on purpose with other choices (it imports nothing from it):
-wave fields are sums of a few hundred random plane waves (not filtered Gaussian noise), smooth fields are sums of
-random Gaussian bumps or repeated box blurs (not Fourier low-pass), cells are Voronoi tessellations, sea ice is a
-Voronoi floe mosaic, speckle is the mean of L exponential intensities (not a Gamma approximation), the backscatter
-level follows a power law in wind speed with its own constants, and the pixel spacing is 40 m (not 50 m).
+Written apart from `training/data/synthetic.py` and on purpose with other choices (it imports nothing from it; only
+the class vocabulary is the project's, `oceansar_hf.tasks`): wave fields are sums of a few hundred random plane
+waves (not filtered Gaussian noise), smooth fields are sums of random Gaussian bumps or repeated box blurs (not
+Fourier low-pass), cells are Voronoi tessellations, sea ice is a Voronoi floe mosaic, speckle is the mean of L
+exponential intensities (not a Gamma approximation), the backscatter level follows a power law in wind speed with
+its own constants, and the pixel spacing is 40 m (not 50 m).
 
 Six classes, named as TenGeoP's so that labels compare: pure ocean waves, wind streaks, micro convective cells, rain
 cells, sea ice, low wind area. `IndependentSAR(n, size, seed)[i]` gives ``image`` (H, W) float32 amplitude DN,
@@ -20,20 +21,10 @@ import math
 
 import numpy as np
 
-TENGEOP = (
-    "pure ocean waves",
-    "wind streaks",
-    "micro convective cells",
-    "rain cells",
-    "biological slicks",
-    "sea ice",
-    "icebergs",
-    "low wind area",
-    "atmospheric front",
-    "oceanic front",
-)
+from oceansar_hf.tasks import TENGEOP_CLASSES
+
 CLASSES = ("pure ocean waves", "wind streaks", "micro convective cells", "rain cells", "sea ice", "low wind area")
-LABELS = tuple(TENGEOP.index(name) for name in CLASSES)
+LABELS = tuple(TENGEOP_CLASSES.index(name) for name in CLASSES)
 SPACING_M = 40.0
 GAIN = 250.0  # amplitude DN per sqrt(linear sigma0)
 
@@ -135,7 +126,7 @@ class IndependentSAR:
         return {
             "image": image,
             "index": index,
-            "label": TENGEOP.index(name),
+            "label": TENGEOP_CLASSES.index(name),
             "wind_speed": math.nan if ice else wind,
             "wave_height": math.nan if ice else wave_height,
         }
